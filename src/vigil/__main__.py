@@ -1,0 +1,15 @@
+"""The `vigil` command is Django's manage.py: `vigil migrate`, `vigil serve`, `vigil seed-demo`."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vigil.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand
+
+from vigil.floor import demo
+from vigil.sites.models import Jurisdiction
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo jurisdiction (Seattle & King County), its two sites, staff logins and "
+        "weeks of synthetic history. Does nothing if the demo jurisdiction already exists."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, default=21, help="days of history (default 21)")
+        parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+
+    def handle(self, *args, days, seed, **options):
+        if Jurisdiction.objects.filter(name=demo.JURISDICTION).exists():
+            self.stdout.write("The demo data is already there.")
+        else:
+            made = demo.seed(days=days, seed=seed)
+            self.stdout.write(
+                f"Demo: {len(made.sites)} sites, {made.participants} participants, "
+                f"{made.visits} visits."
+            )
+        self.stdout.write(f"Demo logins (password {demo.DEMO_PASSWORD}):")
+        for username, _first, role, site_names in demo.STAFF:
+            where = ", ".join(site_names) or "administration"
+            self.stdout.write(f"  {username:<12} {role.label:<26} {where}")

@@ -1,0 +1,1 @@
+"""Model-free helpers: clock, codes, secrets, vocabularies."""

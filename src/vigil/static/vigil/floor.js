@@ -1,0 +1,48 @@
+// The floor board's small amount of behaviour: connection state and ticking timers.
+// The board itself arrives over Server-Sent Events (htmx sse extension); nothing here polls.
+(function () {
+  "use strict";
+  var STALE_MS = 25000; // no board or heartbeat event for this long: treat as disconnected
+  var live = document.getElementById("live");
+  var badge = document.getElementById("connection");
+  var lastMessage = 0;
+  var connected = false;
+
+  function show(state) {
+    if (!badge || !live) return;
+    badge.dataset.state = state;
+    badge.textContent = state === "live" ? live.dataset.textLive : live.dataset.textLost;
+    document.body.classList.toggle("disconnected", state !== "live");
+  }
+
+  document.body.addEventListener("htmx:sseOpen", function () {
+    connected = true;
+    lastMessage = Date.now();
+    show("live");
+  });
+  document.body.addEventListener("htmx:sseError", function () {
+    connected = false;
+    show("lost");
+  });
+  document.body.addEventListener("htmx:sseMessage", function () {
+    lastMessage = Date.now();
+    if (connected) show("live");
+  });
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll(".elapsed[data-since]").forEach(function (el) {
+      var seconds = Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000));
+      el.textContent = Math.floor(seconds / 60) + ":" + pad(seconds % 60);
+    });
+    if (connected && lastMessage && now - lastMessage > STALE_MS) {
+      connected = false;
+      show("lost");
+    }
+  }
+  setInterval(tick, 1000);
+  document.body.addEventListener("htmx:afterSwap", tick);
+  tick();
+})();

@@ -1,0 +1,104 @@
+"""Factories and helpers shared by the tests of every app (factory_boy)."""
+
+import itertools
+from datetime import time
+
+import factory
+
+from vigil.accounts.models import Staff
+from vigil.accounts.roles import Role
+from vigil.floor.actions import Intake
+from vigil.lib.codes import CodeItems
+from vigil.participants import actions as registry
+from vigil.sites.models import Jurisdiction, Place, PlaceKind, Site
+
+PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
+_codes = itertools.count(1)
+
+
+class JurisdictionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Jurisdiction
+        django_get_or_create = ["name"]
+
+    name = "Test County"
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        skip_postgeneration_save = True
+
+    jurisdiction = factory.SubFactory(JurisdictionFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+    time_zone = "America/Los_Angeles"
+    opens_at = time(0, 0)
+    closes_at = time(23, 59)
+
+    @factory.post_generation
+    def places(self, create, extracted, **kwargs):
+        if not create:
+            return
+        spec = extracted if extracted is not None else {PlaceKind.BOOTH: 3, PlaceKind.AFTERCARE: 2}
+        prefix = {
+            PlaceKind.BOOTH: "B",
+            PlaceKind.INHALATION: "S",
+            PlaceKind.OBSERVATION: "O",
+            PlaceKind.WASHROOM: "W",
+            PlaceKind.AFTERCARE: "A",
+        }
+        position = 0
+        for kind, count in spec.items():
+            for n in range(1, count + 1):
+                position += 1
+                Place.objects.create(
+                    site=self, kind=kind, label=f"{prefix[kind]}{n}", position=position
+                )
+
+
+class StaffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Staff
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    role = Role.NURSE
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def sites(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.sites.set(extracted)
+        if create:
+            self.save()
+
+
+def code_items(n: int | None = None) -> CodeItems:
+    """Distinct synthetic code items for each call."""
+    n = n if n is not None else next(_codes)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return CodeItems(
+        mother_first_name=letters[n % 26] + letters[(n // 26) % 26],
+        birth_day=1 + n % 28,
+        birth_year=1960 + (n // 700) % 40,
+        gender="MWX"[n % 3],
+        birthplace=letters[(n // 7) % 26],
+    )
+
+
+def participant(site: Site, alias: str = "", **profile):
+    return registry.register(
+        jurisdiction=site.jurisdiction,
+        items=code_items(),
+        alias=alias,
+        site=site,
+        oriented=True,
+        profile=registry.Profile(**profile),
+    )
+
+
+def intake(**overrides) -> Intake:
+    values = {"substances": ["fentanyl"], "route": "inject", "otherwise_location": "public"}
+    values.update(overrides)
+    return Intake(**values)

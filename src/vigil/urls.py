@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from vigil import views
+
+admin.site.site_header = "Vigil administration"
+admin.site.site_title = "Vigil"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("vigil.accounts.urls")),
+    path("", include("vigil.floor.urls")),
+    path("", include("vigil.participants.urls")),
+    path("admin/", admin.site.urls),
+]
