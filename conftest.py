@@ -32,3 +32,9 @@ def pytest_collection_modifyitems(config, items):
 def _data_dir(tmp_path_factory, monkeypatch):
     """Secrets and files of each test session live in a throw-away data dir."""
     monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path_factory.getbasetemp() / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is what ships (see accounts/tests/test_login.py); tests hash thousands of times."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -89,6 +89,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not shared-cache memory, so tests with threads lock the way production does.
+            "TEST": {"NAME": str(DATA_DIR / "test-vigil.sqlite3")},
         }
     }
 

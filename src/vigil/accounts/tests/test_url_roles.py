@@ -1,0 +1,189 @@
+"""Every URL × every role, with the expected answer written by hand.
+
+A URL that is not in TABLE fails `test_every_url_is_in_the_table`, so a new page cannot ship
+without someone deciding who may open it.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from vigil.accounts.roles import Role
+from vigil.floor import actions
+from vigil.sites.models import PlaceKind
+from vigil.testing import SiteFactory, StaffFactory, intake, participant
+
+pytestmark = pytest.mark.django_db
+
+ANON = "anonymous"
+FD, NU, CM, SM, EV, AD = (
+    Role.FRONT_DESK,
+    Role.NURSE,
+    Role.CASE_MANAGER,
+    Role.SITE_MANAGER,
+    Role.EVALUATOR,
+    Role.ADMINISTRATOR,
+)
+ROLES = [ANON, FD, NU, CM, SM, EV, AD]
+
+# Expected answers: 200; "go" = a redirect that is not to the login page (the action ran or
+# the page sent the person on); "login" = redirected to sign in; 403; 405.
+#            method  anon     FD     NU     CM     SM     EV     AD
+TABLE = {
+    "home":                      ("GET",  ["login", "go", "go", "go", "go", 200, "go"]),
+    "healthz":                   ("GET",  [200, 200, 200, 200, 200, 200, 200]),
+    "login":                     ("GET",  [200, "go", "go", "go", "go", "go", "go"]),
+    "logout":                    ("POST", ["login", "login", "login", "login", "login", "login", "login"]),
+    "floor:board":               ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "floor:board-fragment":      ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "floor:events":              ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "floor:assign":              ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "floor:check":               ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "floor:aftercare":           ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "floor:end":                 ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "floor:desk":                ("GET",  ["login", 200, 200, 403, 200, 403, 403]),
+    "floor:register":            ("GET",  ["login", 200, 200, 403, 200, 403, 403]),
+    "floor:intake":              ("GET",  ["login", 200, 200, 403, 200, 403, 403]),
+    "participants:detail":       ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "participants:restrict":     ("POST", ["login", "go", "go", 403, "go", 403, 403]),
+    "participants:lift":         ("POST", ["login", "go", "go", 403, "go", 403, 403]),
+    "participants:merge":        ("POST", ["login", 403, 403, 403, "go", 403, 403]),
+    # The Django admin is for administrators only; every admin URL follows admin:index.
+    "admin:*":                   ("GET",  ["login", 403, 403, 403, 403, 403, 200]),
+}  # fmt: skip
+
+
+def all_url_names(resolver=None, namespace="") -> set[str]:
+    resolver = resolver or get_resolver()
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= all_url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_url_is_in_the_table():
+    missing = {n for n in all_url_names() if n not in TABLE and not n.startswith("admin:")}
+    assert not missing, f"URLs with no row in the URL × role table: {sorted(missing)}"
+    stale = {n for n in TABLE if n != "admin:*" and n not in all_url_names()}
+    assert not stale, f"rows for URLs that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture
+def world():
+    """A site with someone waiting, someone in a booth, and a restriction to lift."""
+    site = SiteFactory(places={PlaceKind.BOOTH: 3, PlaceKind.AFTERCARE: 2})
+    staff = {role: StaffFactory(role=role, sites=[site]) for role in Role if role != AD}
+    staff[AD] = StaffFactory(role=AD, is_staff=True, is_superuser=True)
+    nurse = staff[NU]
+    waiting = actions.check_in(
+        site=site, participant=participant(site, alias="Waiter"), intake=intake(), by=nurse
+    )
+    booth = site.places.get(label="B1")
+    seated = actions.check_in(
+        site=site,
+        participant=participant(site, alias="Seated"),
+        intake=intake(),
+        by=nurse,
+        place=booth,
+    )
+    person = seated.participant
+    restriction = person.restrictions.model.objects.create(
+        participant=person,
+        site=site,
+        reason="other",
+        ends_at=seated.checked_in_at.replace(year=2099),
+        created_by=nurse,
+    )
+    other = participant(site, alias="Other")
+    free = site.places.get(label="B2")
+    seat = site.places.get(label="A1")
+    args = {
+        "floor:board": ({"site_id": site.pk}, {}),
+        "floor:board-fragment": ({"site_id": site.pk}, {}),
+        "floor:events": ({"site_id": site.pk}, {}),
+        "floor:assign": ({"site_id": site.pk}, {"visit": waiting.pk, "place": free.pk}),
+        "floor:check": (
+            {"site_id": site.pk},
+            {"occupancy": seated.occupancies.get().pk, "result": "ok"},
+        ),
+        "floor:aftercare": ({"site_id": site.pk}, {"visit": seated.pk, "place": seat.pk}),
+        "floor:end": ({"site_id": site.pk}, {"visit": waiting.pk, "reason": "left_waiting"}),
+        "floor:desk": ({"site_id": site.pk}, {}),
+        "floor:register": ({"site_id": site.pk}, {}),
+        "floor:intake": ({"site_id": site.pk, "participant_id": other.pk}, {}),
+        "participants:detail": ({"pk": person.pk}, {}),
+        "participants:restrict": (
+            {"pk": person.pk},
+            {"reason": "other", "hours": 1, "all_sites": "on"},
+        ),
+        "participants:lift": ({"pk": person.pk, "restriction_id": restriction.pk}, {}),
+        "participants:merge": ({"pk": person.pk}, {"other": "Nobody"}),
+    }
+    return staff, args
+
+
+def outcome(response) -> object:
+    if response.status_code == 302:
+        return "login" if "/login/" in response["Location"] else "go"
+    return response.status_code
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_url_answers_each_role_as_the_table_says(client, world, name):
+    from django.urls import reverse
+
+    staff, args = world
+    method, expected = TABLE[name]
+    url_name = "admin:index" if name == "admin:*" else name
+    kwargs, data = args.get(url_name, ({}, {}))
+    url = reverse(url_name, kwargs=kwargs)
+    seen = []
+    for role in ROLES:
+        client.logout()
+        if role != ANON:
+            client.force_login(staff[role])
+        response = client.post(url, data) if method == "POST" else client.get(url)
+        seen.append(outcome(response))
+    assert dict(zip(ROLES, seen, strict=True)) == dict(zip(ROLES, expected, strict=True))
+
+
+def test_every_admin_page_is_for_administrators_only(client, world):
+    from django.urls import reverse
+
+    staff, _ = world
+    pages = ["admin:index", "admin:sites_site_changelist", "admin:accounts_staff_changelist"]
+    for role, member in staff.items():
+        client.force_login(member)
+        for page in pages:
+            status = client.get(reverse(page)).status_code
+            assert status == (200 if role == AD else 403), (role, page, status)
+
+
+def test_staff_of_another_site_see_nothing_of_this_one(client, world):
+    from django.urls import reverse
+
+    staff, args = world
+    neighbour = StaffFactory(role=NU, sites=[SiteFactory()])  # same jurisdiction, other site
+    client.force_login(neighbour)
+    for name in ("floor:board", "floor:desk", "floor:events"):
+        kwargs, _ = args[name]
+        assert client.get(reverse(name, kwargs=kwargs)).status_code == 404, name
+    # One registry per jurisdiction: a neighbouring site's nurse may open the person's page,
+    # since the same person visits both; another jurisdiction's staff may not.
+    assert (
+        client.get(
+            reverse("participants:detail", kwargs=args["participants:detail"][0])
+        ).status_code
+        == 200
+    )
+    stranger = StaffFactory(role=NU, sites=[SiteFactory(jurisdiction__name="Elsewhere")])
+    client.force_login(stranger)
+    assert (
+        client.get(
+            reverse("participants:detail", kwargs=args["participants:detail"][0])
+        ).status_code
+        == 404
+    )
