@@ -32,7 +32,7 @@ TABLE = {
     "home":                      ("GET",  ["login", "go", "go", "go", "go", 200, "go"]),
     "healthz":                   ("GET",  [200, 200, 200, 200, 200, 200, 200]),
     "login":                     ("GET",  [200, "go", "go", "go", "go", "go", "go"]),
-    "logout":                    ("POST", ["login", "login", "login", "login", "login", "login", "login"]),
+    "logout":                    ("POST", ["login"] * 7),
     "floor:board":               ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
     "floor:board-fragment":      ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
     "floor:events":              ("GET",  ["login", 200, 200, 200, 200, 403, 403]),

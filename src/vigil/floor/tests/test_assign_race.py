@@ -79,8 +79,8 @@ def test_one_person_sent_to_two_booths_at_once_lands_in_one():
         )
         outcomes = _race(
             [
-                lambda: actions.assign_place(visit=visit, place=b1, by=nurse),
-                lambda: actions.assign_place(visit=visit, place=b2, by=desk),
+                lambda visit=visit: actions.assign_place(visit=visit, place=b1, by=nurse),
+                lambda visit=visit: actions.assign_place(visit=visit, place=b2, by=desk),
             ]
         )
         assert outcomes[1] == "won" and outcomes[0] in {"refused", "place taken"}
