@@ -43,7 +43,8 @@ class Intake:
 
 
 def check_in(*, site, participant, intake: Intake, by, place: Place | None = None) -> Visit:
-    """Open a visit; the person goes to `place` if given, else onto the wait list."""
+    """Open a visit; the person goes to `place` if given and still free, else onto the wait
+    list (the returned visit's status says which)."""
     if participant.merged_into_id:
         participant = participant.merged_into
     if participant.jurisdiction_id != site.jurisdiction_id:
@@ -79,7 +80,11 @@ def check_in(*, site, participant, intake: Intake, by, place: Place | None = Non
         )
         _announce(site.pk)
     if place is not None:
-        assign_place(visit=visit, place=place, by=by)
+        try:
+            assign_place(visit=visit, place=place, by=by)
+        except PlaceTaken:
+            pass  # the person is checked in and waits; the caller sees status WAITING
+        visit.refresh_from_db()
     return visit
 
 

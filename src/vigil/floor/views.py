@@ -285,14 +285,19 @@ def intake(request, site_id: int, participant_id: int):
             except FloorError as exc:
                 form.add_error(None, str(exc))
             else:
-                where = place.label if place else _("the wait list")
                 if visit.status == VisitStatus.WAITING and place is not None:
-                    where = _("the wait list")
-                messages.success(
-                    request,
-                    _("%(alias)s checked in → %(where)s.")
-                    % {"alias": participant.alias, "where": where},
-                )
+                    messages.warning(
+                        request,
+                        _("%(alias)s checked in → the wait list: %(place)s was just taken.")
+                        % {"alias": participant.alias, "place": place.label},
+                    )
+                else:
+                    where = place.label if place else _("the wait list")
+                    messages.success(
+                        request,
+                        _("%(alias)s checked in → %(where)s.")
+                        % {"alias": participant.alias, "where": where},
+                    )
                 return redirect(reverse("floor:desk", args=[site.pk]))
     else:
         form = IntakeForm(free_places=free)

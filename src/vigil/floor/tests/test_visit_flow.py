@@ -136,3 +136,22 @@ def test_board_queries_do_not_grow_with_people(site, nurse, django_assert_num_qu
     with django_assert_num_queries(3):
         board = build_board(site, clock.now())
         assert board.occupied == 2 and len(board.waiting) == 3
+
+
+def test_check_in_to_a_place_taken_meanwhile_puts_the_person_on_the_wait_list(site, nurse):
+    actions.check_in(
+        site=site,
+        participant=participant(site),
+        intake=intake(),
+        by=nurse,
+        place=places(site)["B1"],
+    )
+    late = actions.check_in(
+        site=site,
+        participant=participant(site),
+        intake=intake(),
+        by=nurse,
+        place=places(site)["B1"],
+    )
+    assert late.status == VisitStatus.WAITING
+    assert not late.occupancies.exists()

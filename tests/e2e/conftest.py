@@ -1,0 +1,62 @@
+import pytest
+
+from tests.e2e.server import VigilServer
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PASSWORD = "e2e-pass-phrase-2026"  # noqa: S105 - throw-away test server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def vigil_server(tmp_path):
+    """A migrated server with one site, a front-desk worker and a nurse."""
+    server = VigilServer(tmp_path / "data")
+    server.vigil("migrate", "--no-input", "-v", "0")
+    server.vigil("site", "add", "E2E CHEL", "--jurisdiction", "E2E County")
+    server.vigil("site", "places", "E2E CHEL", "--booth", "B1-B3", "--aftercare", "A1-A2")
+    for username, role in (("desk", "front_desk"), ("nurse", "nurse")):
+        server.vigil(
+            "staff",
+            "add",
+            username,
+            "--role",
+            role,
+            "--site",
+            "E2E CHEL",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+    server.start()
+    yield server
+    server.stop()
+
+
+def sign_in(browser, server, username):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server.url("/login/"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page
