@@ -1,0 +1,33 @@
+import pytest
+from django.core.management import call_command
+
+from vigil.floor.board import build_board
+from vigil.floor.models import Visit
+from vigil.lib import clock
+from vigil.sites.models import Site
+
+
+@pytest.mark.django_db
+def test_demo_has_both_sites_a_history_and_a_busy_floor(capsys):
+    call_command("seed-demo", "--days", "2")
+    out = capsys.readouterr().out
+    assert "nurse" in out and "vigil-demo-2026" in out
+    seattle = Site.objects.get(name="Seattle CHEL")
+    labels = [p.label for p in seattle.places.all()]
+    assert (
+        labels[:10] == [f"B{n}" for n in range(1, 11)]
+        and "S4" in labels
+        and "W1" in labels
+        and "A6" in labels
+    )
+    county = Site.objects.get(name="King County CHEL")
+    assert [p.label for p in county.places.all()] == [f"B{n}" for n in range(1, 7)] + [
+        f"A{n}" for n in range(1, 5)
+    ]
+    assert Visit.objects.filter(status="ended").count() > 20
+    board = build_board(seattle, clock.now())
+    colours = {t.colour for g in board.groups for t in g.tiles}
+    assert {"medium", "low", "free", "none"} <= colours
+    assert len(board.waiting) == 2
+    call_command("seed-demo")  # a second run leaves the data alone
+    assert "already there" in capsys.readouterr().out
