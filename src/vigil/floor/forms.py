@@ -31,11 +31,12 @@ class IntakeForm(forms.Form):
     drug_checked = forms.BooleanField(label=_("Drug checked before use"), required=False)
     place = forms.ChoiceField(label=_("Place"), required=False)
 
-    def __init__(self, *args, free_places=(), **kwargs):
+    def __init__(self, *args, free_places=(), waiting: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", _("Wait list"))] + [(str(p.pk), p.label) for p in free_places]
         self.fields["place"].choices = choices
-        if free_places:
+        # First come, first served: a free place is offered only when nobody is waiting.
+        if free_places and not waiting:
             self.fields["place"].initial = str(free_places[0].pk)
 
 

@@ -264,7 +264,7 @@ def intake(request, site_id: int, participant_id: int):
     restrictions = registry.active_restrictions(participant, site)
     free = board.free_use_places
     if request.method == "POST":
-        form = IntakeForm(request.POST, free_places=free)
+        form = IntakeForm(request.POST, free_places=free, waiting=len(board.waiting))
         if form.is_valid():
             data = form.cleaned_data
             place = next((p for p in free if str(p.pk) == data["place"]), None)
@@ -300,7 +300,7 @@ def intake(request, site_id: int, participant_id: int):
                     )
                 return redirect(reverse("floor:desk", args=[site.pk]))
     else:
-        form = IntakeForm(free_places=free)
+        form = IntakeForm(free_places=free, waiting=len(board.waiting))
     return render(
         request,
         "floor/intake.html",

@@ -91,6 +91,15 @@ class RegisterForm(CodeItemsForm):
         label=_("Orientation given and consent to records recorded"),
         required=False,
     )
+    CODE_FIELDS = ["mother_first_name", "birth_day", "birth_year", "code_gender", "birthplace"]
+    PROFILE_FIELDS = ["alias", "age_band", "gender", "housing", "language", "oriented"]
+
+    def code_fields(self):
+        return [self[name] for name in self.CODE_FIELDS]
+
+    def profile_fields(self):
+        return [self[name] for name in self.PROFILE_FIELDS]
+
     different_person = forms.BooleanField(
         label=_("This is a different person from the one(s) with the same code"),
         required=False,
