@@ -51,9 +51,8 @@ class SiteFactory(factory.django.DjangoModelFactory):
         for kind, count in spec.items():
             for n in range(1, count + 1):
                 position += 1
-                Place.objects.create(
-                    site=self, kind=kind, label=f"{prefix[kind]}{n}", position=position
-                )
+                label = f"{prefix[kind]}{n}"
+                Place.objects.create(site=self, kind=kind, label=label, position=position)  # type: ignore[misc]
 
 
 class StaffFactory(factory.django.DjangoModelFactory):
@@ -71,7 +70,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             self.sites.set(extracted)
         if create:
-            self.save()
+            self.save()  # type: ignore[attr-defined]
 
 
 def code_items(n: int | None = None) -> CodeItems:
@@ -99,6 +98,6 @@ def participant(site: Site, alias: str = "", **profile):
 
 
 def intake(**overrides) -> Intake:
-    values = {"substances": ["fentanyl"], "route": "inject", "otherwise_location": "public"}
+    values: dict = {"substances": ["fentanyl"], "route": "inject", "otherwise_location": "public"}
     values.update(overrides)
     return Intake(**values)

@@ -10,10 +10,10 @@ class StaffAdmin(UserAdmin):
     list_filter = ["role", "is_active", "sites"]
     filter_horizontal = ["sites", "groups", "user_permissions"]
     fieldsets = [
-        *UserAdmin.fieldsets,
+        *(UserAdmin.fieldsets or ()),
         ("Vigil", {"fields": ["role", "sites"]}),
     ]
     add_fieldsets = [
-        *UserAdmin.add_fieldsets,
+        *(UserAdmin.add_fieldsets or ()),
         ("Vigil", {"fields": ["role", "sites"]}),
     ]

@@ -34,7 +34,9 @@ class IntakeForm(forms.Form):
     def __init__(self, *args, free_places=(), waiting: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", _("Wait list"))] + [(str(p.pk), p.label) for p in free_places]
-        self.fields["place"].choices = choices
+        place_field = self.fields["place"]
+        assert isinstance(place_field, forms.ChoiceField)
+        place_field.choices = choices
         # First come, first served: a free place is offered only when nobody is waiting.
         if free_places and not waiting:
             self.fields["place"].initial = str(free_places[0].pk)

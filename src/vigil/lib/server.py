@@ -4,7 +4,8 @@ gateway and the alarm engine as tasks beside it."""
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import uvicorn
 
@@ -26,7 +27,7 @@ async def serve(
     app,
     sock: socket.socket,
     *,
-    companions: list[Callable[[], Awaitable[None]]] = (),  # type: ignore[assignment]
+    companions: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     log_level: str = "info",
 ) -> None:
     config = uvicorn.Config(
@@ -39,7 +40,7 @@ async def serve(
         timeout_keep_alive=30,
     )
     server = uvicorn.Server(config)
-    tasks = [asyncio.create_task(companion()) for companion in companions]
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(c()) for c in companions]
     try:
         await server.serve(sockets=[sock])
     finally:

@@ -42,7 +42,7 @@ class CodeItemsForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         items = CodeItems(
@@ -78,13 +78,13 @@ class RegisterForm(CodeItemsForm):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     age_band = forms.ChoiceField(
-        label=_("Age band"), choices=[("", "—")] + AgeBand.choices, required=False
+        label=_("Age band"), choices=[("", "—"), *AgeBand.choices], required=False
     )
     gender = forms.ChoiceField(
-        label=_("Gender"), choices=[("", "—")] + Gender.choices, required=False
+        label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
     )
     housing = forms.ChoiceField(
-        label=_("Housing"), choices=[("", "—")] + Housing.choices, required=False
+        label=_("Housing"), choices=[("", "—"), *Housing.choices], required=False
     )
     language = forms.CharField(label=_("Preferred language"), max_length=40, required=False)
     oriented = forms.BooleanField(
