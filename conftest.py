@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-DB_FIXTURES = {"db", "transactional_db", "django_db_blocker", "vigil_server"}
+DB_FIXTURES = {"db", "transactional_db", "vigil_server"}
 
 
 def _touches_database(item) -> bool:

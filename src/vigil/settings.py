@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "vigil.sites",
     "vigil.participants",
     "vigil.floor",
+    "vigil.monitoring",
     "vigil.research",
     "django.contrib.admin",
     "django.contrib.auth",
