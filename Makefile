@@ -15,8 +15,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# causalpy is installed for its data only (the Proposition 99 panel the synthetic-control test
+# reproduces); --no-deps keeps PyMC out.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps causalpy==0.9.0
 	touch $@
 
 install: $(VENV)/.installed
