@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from vigil import views
+from vigil.api.api import api
 
 admin.site.site_header = "Vigil administration"
 admin.site.site_title = "Vigil"
@@ -12,5 +13,7 @@ urlpatterns = [
     path("", include("vigil.accounts.urls")),
     path("", include("vigil.floor.urls")),
     path("", include("vigil.participants.urls")),
+    path("", include("vigil.monitoring.urls")),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

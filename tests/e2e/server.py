@@ -38,6 +38,7 @@ class VigilServer:
             self.env["DATABASE_URL"] = _fresh_postgres_database(os.environ["DATABASE_URL"])
         self.process: subprocess.Popen | None = None
         self.port = 0
+        self.mllp_port = 0
         self.log = data_dir / "server.log"
 
     def vigil(self, *args: str, stdin: str | None = None) -> str:
@@ -48,20 +49,33 @@ class VigilServer:
             raise RuntimeError(f"vigil {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def start(self, port: int = 0) -> "VigilServer":
+    def start(self, port: int = 0, mllp_port: int = 0) -> "VigilServer":
         log = open(self.log, "a")  # noqa: SIM115 - the child process writes to it until stopped
         self.process = subprocess.Popen(
-            [*VIGIL, "serve", "--port", str(port), "--log-level", "warning"],
+            [
+                *VIGIL,
+                "serve",
+                "--port",
+                str(port),
+                "--mllp-port",
+                str(mllp_port),
+                "--log-level",
+                "warning",
+            ],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
         )
         line = self.process.stdout.readline() if self.process.stdout else ""
-        if "listening on" not in line:
+        gateway = self.process.stdout.readline() if self.process.stdout else ""
+        if "listening on" not in line or "Device gateway" not in gateway:
             self.stop()
-            raise RuntimeError(f"vigil serve did not start: {line!r}\n{self.log.read_text()}")
+            raise RuntimeError(
+                f"vigil serve did not start: {line!r} {gateway!r}\n{self.log.read_text()}"
+            )
         self.port = int(line.rsplit(":", 1)[1].strip().rstrip("/"))
+        self.mllp_port = int(gateway.rsplit(":", 1)[1].strip())
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -86,6 +100,6 @@ class VigilServer:
         self.process = None
 
     def restart(self, sig: int = signal.SIGTERM) -> "VigilServer":
-        port = self.port
+        ports = self.port, self.mllp_port
         self.stop(sig)
-        return self.start(port)
+        return self.start(*ports)

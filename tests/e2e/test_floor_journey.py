@@ -83,10 +83,19 @@ def test_check_in_to_exit_with_a_live_board_that_survives_a_restart(browser, vig
     expect(tile).to_contain_text(re.compile(r"Checked 0 min ago"), timeout=LIVE)
     expect(desk.locator("#tile-B2")).to_contain_text("Checked 0 min ago", timeout=LIVE)
 
-    # A concern turns the tile red on every screen.
+    # A concern is a high alarm on every screen; it latches until someone resolves it.
     tile.locator("button.concern").click()
     expect(desk.locator("#tile-B2")).to_have_attribute("data-colour", "high", timeout=LIVE)
+    alarm = desk.locator("#alarms .alarm[data-place=B2]")
+    expect(alarm).to_contain_text("Staff concerned", timeout=LIVE)
     tile.locator("button.ok").click()
+    expect(nurse.locator("#tile-B2")).to_contain_text("Checked 0 min ago", timeout=LIVE)
+    expect(desk.locator("#tile-B2")).to_have_attribute("data-colour", "high")
+    nurse.locator("#alarms .alarm[data-place=B2] button.claim").click()
+    expect(alarm).to_contain_text("Responding · nurse", timeout=LIVE)
+    nurse.locator("#alarms .alarm[data-place=B2] select[name=outcome]").select_option("person_okay")
+    nurse.locator("#alarms .alarm[data-place=B2] button.resolve").click()
+    expect(alarm).to_have_count(0, timeout=LIVE)
     expect(desk.locator("#tile-B2")).to_have_attribute("data-colour", "none", timeout=LIVE)
 
     # To aftercare, then out.

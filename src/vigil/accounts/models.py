@@ -1,3 +1,6 @@
+import hashlib
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -32,3 +35,27 @@ class Staff(AbstractUser):
         # Superusers get no participant data by being superusers: the administrator role
         # manages accounts, sites and devices, not people.
         return self.is_active and self.role in roles
+
+
+class ApiToken(models.Model):
+    """A token for an integration acting as a member of staff (the JSON API). Only its hash is
+    stored; the token is shown once, when it is made."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.staff})"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, staff: Staff, name: str) -> tuple["ApiToken", str]:
+        token = "vgl_" + secrets.token_urlsafe(32)
+        return cls.objects.create(staff=staff, name=name, token_hash=cls.digest(token)), token

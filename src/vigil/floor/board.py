@@ -1,10 +1,11 @@
-"""What the floor board shows: every place as a tile, and the wait list.
+"""What the floor board shows: every place as a tile, the open alarms, and the wait list.
 
 A fixed number of queries whatever the site's history: the places, the open occupancies with
-their visit and participant, and the wait list.
+their visit and participant, the open alarms, and the wait list. Live vitals come from the
+alarm engine's memory, not the database.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.utils.translation import gettext_lazy as _
@@ -22,12 +23,28 @@ GROUPS = [
 ]
 
 
+PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
+TREND_SECONDS = 120
+
+
+@dataclass
+class Vitals:
+    spo2: float | None
+    pulse: float | None
+    resp: float | None
+    spo2_path: str
+    resp_path: str
+    stale: bool
+
+
 @dataclass
 class Tile:
     place: Place
     occupancy: Occupancy | None
     supervision: Supervision | None
     now: datetime
+    alarms: list = field(default_factory=list)
+    vitals: Vitals | None = None
 
     @property
     def elapsed_minutes(self) -> int:
@@ -45,9 +62,19 @@ class Tile:
 
     @property
     def colour(self) -> str:
+        """The most urgent of the tile's alarms and its supervision state."""
         if not self.place.in_service:
             return "out"
-        return self.supervision.colour.value if self.supervision else "free"
+        colours = [a.priority for a in self.alarms]
+        if self.supervision and self.supervision.colour.value != "none":
+            colours.append(self.supervision.colour.value)
+        if colours:
+            return max(colours, key=lambda c: PRIORITY_RANK.get(c, 0))
+        return "none" if self.occupancy else "free"
+
+    @property
+    def flashing(self) -> bool:
+        return any(a.state == "active" for a in self.alarms)
 
 
 @dataclass
@@ -67,6 +94,7 @@ class Board:
     now: datetime
     groups: list[TileGroup]
     waiting: list[Visit]
+    alarms: list = field(default_factory=list)
 
     @property
     def next_waiting(self) -> Visit | None:
@@ -122,6 +150,18 @@ def build_board(site: Site, now: datetime) -> Board:
         .select_related("participant")
         .order_by("checked_in_at", "pk")
     )
+    from vigil.monitoring.models import Alarm
+
+    open_alarms = list(
+        Alarm.objects.filter(site=site, state__in=["active", "acknowledged", "claimed"])
+        .select_related("place", "claimed_by", "acknowledged_by")
+        .order_by("raised_at")
+    )
+    open_alarms.sort(key=lambda a: (-PRIORITY_RANK.get(a.priority, 0), a.raised_at))
+    alarms_by_place: dict[int, list] = {}
+    for alarm in open_alarms:
+        alarm.sounding = alarm.sounding_at(now)
+        alarms_by_place.setdefault(alarm.place_id, []).append(alarm)
     by_kind: dict[str, list[Tile]] = {kind: [] for kind, _ in GROUPS}
     for place in places:
         occupancy = occupancies.get(place.pk)
@@ -135,7 +175,37 @@ def build_board(site: Site, now: datetime) -> Board:
                 now=now,
             )
         by_kind[place.kind].append(
-            Tile(place=place, occupancy=occupancy, supervision=state, now=now)
+            Tile(
+                place=place,
+                occupancy=occupancy,
+                supervision=state,
+                now=now,
+                alarms=alarms_by_place.get(place.pk, []),
+                vitals=_vitals(place.pk, now),
+            )
         )
     groups = [TileGroup(kind, title, by_kind[kind]) for kind, title in GROUPS if by_kind[kind]]
-    return Board(site=site, now=now, groups=groups, waiting=waiting)
+    return Board(site=site, now=now, groups=groups, waiting=waiting, alarms=open_alarms)
+
+
+def _vitals(place_id: int, now: datetime) -> Vitals | None:
+    """The latest values and a two-minute trend, from the engine's memory (None without it)."""
+    from vigil.lib.charts import sparkline
+    from vigil.monitoring.engine import current_engine
+
+    engine = current_engine()
+    if engine is None:
+        return None
+    last, trend = engine.vitals(place_id)
+    if last is None:
+        return None
+    since = now - timedelta(seconds=TREND_SECONDS)
+    recent = [o for o in trend if o.received_at >= since]
+    return Vitals(
+        spo2=last.spo2,
+        pulse=last.pulse,
+        resp=last.resp,
+        spo2_path=sparkline([o.spo2 for o in recent], low=70, high=100),
+        resp_path=sparkline([o.resp for o in recent], low=0, high=30),
+        stale=(now - last.received_at).total_seconds() > 10,
+    )

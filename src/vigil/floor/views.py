@@ -28,9 +28,11 @@ from vigil.participants.models import Participant
 from vigil.sites.access import site_for
 from vigil.sites.models import Place
 
-# How often an open board stream re-renders even without a change, so due and overdue checks
-# appear on time; and how often it sends a heartbeat so a screen can tell it is still live.
-TICK_SECONDS = 5
+# How often an open stream re-renders even without a change (so due checks, live vitals and
+# re-sounding alarms appear on time), the least time between two whole-board renders, and how
+# often it sends a heartbeat so a screen can tell it is still live.
+TICK_SECONDS = 1.0
+BOARD_MIN_INTERVAL = 0.5
 HEARTBEAT_SECONDS = 10
 
 
@@ -48,7 +50,13 @@ def _board_html(request, site) -> str:
 def board_page(request, site_id: int):
     site = site_for(request.user, site_id)
     return render(
-        request, "floor/board.html", {"site": site, "board_html": _board_html(request, site)}
+        request,
+        "floor/board.html",
+        {
+            "site": site,
+            "board_html": _board_html(request, site),
+            "alarms_html": _alarms_html(request, site),
+        },
     )
 
 
@@ -64,34 +72,78 @@ def _sse(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
+def _alarms_html(request, site) -> str:
+    from vigil.monitoring.views import alarm_panel_context
+
+    return render_to_string(
+        "monitoring/_alarms.html", alarm_panel_context(site, clock.now()), request=request
+    )
+
+
+class _Sent:
+    """What a stream last sent for one event type, so unchanged renders are not resent."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, str] = {}
+
+    def changed(self, event: str, html: str) -> bool:
+        digest = hashlib.sha256(html.encode()).hexdigest()
+        if self.digests.get(event) == digest:
+            return False
+        self.digests[event] = digest
+        return True
+
+
 @allow(FLOOR_STAFF)
 async def board_events(request, site_id: int):
-    """Server-Sent Events: the whole board on connect (so a reconnecting screen resynchronises)
-    and again after every change and every tick when it differs from what was last sent."""
+    """Server-Sent Events for one site's floor screens.
+
+    - `alarms`: the alarm panel, sent the moment an alarm changes (the life-critical path);
+    - `board`: the whole board, on connect (so a reconnecting screen resynchronises), after
+      floor changes (at most once a second) and every tick when it differs from what was sent;
+    - `heartbeat`: so a screen can tell it is still live.
+    """
     user = await request.auser()
     site = await sync_to_async(site_for)(user, site_id)
     render_board = sync_to_async(_board_html)
+    render_alarms = sync_to_async(_alarms_html)
 
     async def stream():
-        subscription = hub.subscribe(floor_topic(site.pk))
-        last_digest = ""
+        from vigil.monitoring.actions import alarm_topic
+
+        subscription = hub.subscribe(floor_topic(site.pk), alarm_topic(site.pk))
         loop = asyncio.get_running_loop()
-        last_beat = 0.0
+        sent = _Sent()
+        last_beat = last_board = 0.0
+        board_due = alarms_due = True
         try:
             yield "retry: 1000\n\n"
             while True:
-                html = await render_board(request, site)
-                digest = hashlib.sha256(html.encode()).hexdigest()
-                if digest != last_digest:
-                    last_digest = digest
-                    yield _sse("board", html)
+                if alarms_due:
+                    html = await render_alarms(request, site)
+                    if sent.changed("alarms", html):
+                        yield _sse("alarms", html)
+                    alarms_due = False
+                if board_due and loop.time() - last_board >= BOARD_MIN_INTERVAL:
+                    html = await render_board(request, site)
+                    last_board = loop.time()
+                    board_due = False
+                    if sent.changed("board", html):
+                        yield _sse("board", html)
                 if loop.time() - last_beat >= HEARTBEAT_SECONDS:
                     last_beat = loop.time()
                     yield _sse("heartbeat", json.dumps({"at": clock.now().isoformat()}))
+                wait = TICK_SECONDS
+                if board_due:
+                    wait = max(0.0, BOARD_MIN_INTERVAL - (loop.time() - last_board))
                 try:
-                    await asyncio.wait_for(subscription.get(), timeout=TICK_SECONDS)
+                    event = await asyncio.wait_for(subscription.get(), timeout=wait)
                 except TimeoutError:
-                    pass
+                    board_due = alarms_due = True  # timers move on: re-render, send if changed
+                    continue
+                if event.get("type") in ("alarm", "resync"):
+                    alarms_due = True
+                board_due = True
         finally:
             hub.unsubscribe(subscription)
 

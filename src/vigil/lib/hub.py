@@ -18,7 +18,7 @@ RESYNC = {"type": "resync"}
 
 @dataclass(eq=False)
 class Subscription:
-    topic: Hashable
+    topics: tuple[Hashable, ...]
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=64))
 
@@ -37,20 +37,22 @@ class Hub:
         self._lock = threading.Lock()
         self._subscribers: dict[Hashable, set[Subscription]] = {}
 
-    def subscribe(self, topic: Hashable) -> Subscription:
-        """Subscribe the running event loop's current task to `topic`."""
-        subscription = Subscription(topic=topic, loop=asyncio.get_running_loop())
+    def subscribe(self, *topics: Hashable) -> Subscription:
+        """Subscribe the running event loop to one or more topics, through one queue."""
+        subscription = Subscription(topics=topics, loop=asyncio.get_running_loop())
         with self._lock:
-            self._subscribers.setdefault(topic, set()).add(subscription)
+            for topic in topics:
+                self._subscribers.setdefault(topic, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
-            subscribers = self._subscribers.get(subscription.topic)
-            if subscribers is not None:
-                subscribers.discard(subscription)
-                if not subscribers:
-                    del self._subscribers[subscription.topic]
+            for topic in subscription.topics:
+                subscribers = self._subscribers.get(topic)
+                if subscribers is not None:
+                    subscribers.discard(subscription)
+                    if not subscribers:
+                        del self._subscribers[topic]
 
     def publish(self, topic: Hashable, event: Any) -> int:
         """Deliver `event` to every subscriber of `topic`; safe from any thread."""

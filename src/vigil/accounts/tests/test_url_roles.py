@@ -9,6 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from vigil.accounts.roles import Role
 from vigil.floor import actions
+from vigil.monitoring import actions as alarm_actions
+from vigil.monitoring.rules import Condition
 from vigil.sites.models import PlaceKind
 from vigil.testing import SiteFactory, StaffFactory, intake, participant
 
@@ -47,6 +49,20 @@ TABLE = {
     "participants:restrict":     ("POST", ["login", "go", "go", 403, "go", 403, 403]),
     "participants:lift":         ("POST", ["login", "go", "go", 403, "go", 403, 403]),
     "participants:merge":        ("POST", ["login", 403, 403, 403, "go", 403, 403]),
+    "monitoring:panel":          ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "monitoring:acknowledge":    ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "monitoring:claim":          ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "monitoring:resolve":        ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    # The JSON API takes bearer tokens only (api/tests/ has the token cases): a browser session,
+    # however privileged, gets 401. Its schema and docs are public.
+    "api:ingest":                ("POST", [401] * 7),
+    "api:places":                ("GET",  [401] * 7),
+    "api:alarms":                ("GET",  [401] * 7),
+    "api:acknowledge":           ("POST", [401] * 7),
+    "api:claim":                 ("POST", [401] * 7),
+    "api:openapi-json":          ("GET",  [200] * 7),
+    "api:openapi-view":          ("GET",  [200] * 7),
+    "api:api-root":              ("GET",  [404] * 7),
     # The Django admin is for administrators only; every admin URL follows admin:index.
     "admin:*":                   ("GET",  ["login", 403, 403, 403, 403, 403, 200]),
 }  # fmt: skip
@@ -98,6 +114,9 @@ def world():
         created_by=nurse,
     )
     other = participant(site, alias="Other")
+    alarm, _ = alarm_actions.raise_alarm(
+        place=booth, kind=Condition.SPO2_CRITICAL, at=seated.checked_in_at
+    )
     free = site.places.get(label="B2")
     seat = site.places.get(label="A1")
     args = {
@@ -121,6 +140,14 @@ def world():
         ),
         "participants:lift": ({"pk": person.pk, "restriction_id": restriction.pk}, {}),
         "participants:merge": ({"pk": person.pk}, {"other": "Nobody"}),
+        "monitoring:panel": ({"site_id": site.pk}, {}),
+        "monitoring:acknowledge": ({"pk": alarm.pk}, {}),
+        "monitoring:claim": ({"pk": alarm.pk}, {}),
+        "monitoring:resolve": ({"pk": alarm.pk}, {"outcome": "person_okay"}),
+        "api:places": ({"site_id": site.pk}, {}),
+        "api:alarms": ({"site_id": site.pk}, {}),
+        "api:acknowledge": ({"alarm_id": alarm.pk}, {}),
+        "api:claim": ({"alarm_id": alarm.pk}, {}),
     }
     return staff, args
 

@@ -9,5 +9,5 @@ def test_a_busy_port_is_refused_with_a_clear_message():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port}"):
+        with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port} for the web"):
             call_command("serve", "--port", str(port))

@@ -48,3 +48,19 @@ def test_a_full_queue_turns_into_a_resync_instead_of_blocking():
     items = asyncio.run(scenario())
     assert len(items) <= 64
     assert items[-1] == RESYNC
+
+
+def test_one_subscription_can_hear_several_topics():
+    hub = Hub()
+
+    async def scenario():
+        sub = hub.subscribe("floor:1", "alarms:1")
+        hub.publish("alarms:1", "a")
+        hub.publish("floor:1", "f")
+        hub.publish("alarms:2", "other site")
+        got = [await asyncio.wait_for(sub.get(), 1) for _ in range(2)]
+        hub.unsubscribe(sub)
+        return got
+
+    assert asyncio.run(scenario()) == ["a", "f"]
+    assert hub.subscriber_count("floor:1") == hub.subscriber_count("alarms:1") == 0

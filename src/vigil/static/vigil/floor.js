@@ -9,6 +9,7 @@
   var connected = false;
 
   function show(state) {
+    document.body.dispatchEvent(new CustomEvent("vigil:connection", { detail: { live: state === "live" } }));
     if (!badge || !live) return;
     badge.dataset.state = state;
     badge.textContent = state === "live" ? live.dataset.textLive : live.dataset.textLost;
@@ -23,6 +24,14 @@
   document.body.addEventListener("htmx:sseError", function () {
     connected = false;
     show("lost");
+  });
+  // A refused alarm action (e.g. someone else already responding) is said, not swallowed.
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 409 && xhr.responseText && xhr.getResponseHeader("Content-Type").indexOf("text/plain") === 0) {
+      var toast = document.getElementById("toast");
+      if (toast) { toast.textContent = xhr.responseText; toast.hidden = false; setTimeout(function () { toast.hidden = true; }, 6000); }
+    }
   });
   document.body.addEventListener("htmx:sseMessage", function () {
     lastMessage = Date.now();

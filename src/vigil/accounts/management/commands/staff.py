@@ -27,6 +27,9 @@ class Command(BaseCommand):
             "--password-stdin", action="store_true", help="read the password from standard input"
         )
         sub.add_parser("list", help="list staff, their roles and sites")
+        token = sub.add_parser("token", help="make an API token for an integration acting as USER")
+        token.add_argument("username")
+        token.add_argument("--name", default="integration", help="what the token is for")
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
@@ -63,3 +66,12 @@ class Command(BaseCommand):
             sites = ", ".join(s.name for s in member.sites.all()) or "-"
             state = "" if member.is_active else " (inactive)"
             self.stdout.write(f"{member.username}\t{member.get_role_display()}{state}\t{sites}")
+
+    def do_token(self, username, name, **_):
+        from vigil.accounts.models import ApiToken
+
+        member = Staff.objects.filter(username=username, is_active=True).first()
+        if member is None:
+            raise CommandError(f"No active staff member {username!r}.")
+        _token_row, token = ApiToken.issue(member, name)
+        self.stdout.write(f"API token for {username} ({name}), shown once: {token}")

@@ -8,8 +8,9 @@ from vigil.lib.server import bind, serve
 
 class Command(BaseCommand):
     help = (
-        "Run Vigil: the web app (uvicorn, Django ASGI) on one asyncio loop. "
-        "Port 0 picks a free port and prints it."
+        "Run Vigil in one process on one asyncio loop: the web app (uvicorn, Django ASGI), the "
+        "HL7/MLLP device gateway, the alarm engine and the escalation outbox. Port 0 picks a "
+        "free port and prints it."
     )
 
     def add_arguments(self, parser):
@@ -20,22 +21,58 @@ class Command(BaseCommand):
             "--port",
             type=int,
             default=int(os.environ.get("PORT", "8000")),
-            help="port (default $PORT or 8000; 0 = any free port, printed)",
+            help="web port (default $PORT or 8000; 0 = any free port, printed)",
         )
+        parser.add_argument(
+            "--mllp-port",
+            type=int,
+            default=int(os.environ.get("VIGIL_MLLP_PORT", "2575")),
+            help="HL7 MLLP device port (default 2575; 0 = any free port, printed)",
+        )
+        parser.add_argument(
+            "--mllp-host", default=None, help="address for the device gateway (default: --host)"
+        )
+        parser.add_argument("--no-gateway", action="store_true", help="do not open the device port")
         parser.add_argument(
             "--log-level", default="info", choices=["debug", "info", "warning", "error"]
         )
 
-    def handle(self, *args, host, port, log_level, **options):
+    def handle(self, *args, host, port, mllp_port, mllp_host, no_gateway, log_level, **options):
         from django.core.asgi import get_asgi_application
 
-        try:
-            sock = bind(host, port)
-        except OSError as exc:
-            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
-        bound_port = sock.getsockname()[1]
+        from vigil.monitoring.engine import AlarmEngine
+        from vigil.monitoring.gateway import Gateway, ReadingWriter, start_gateway
+        from vigil.monitoring.notifiers import run_outbox
+
+        web = self._bind(host, port, "web")
+        gateway_sock = (
+            None if no_gateway else self._bind(mllp_host or host, mllp_port, "device gateway")
+        )
         shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(f"Vigil listening on http://{shown}:{bound_port}/", ending="\n")
+        self.stdout.write(f"Vigil listening on http://{shown}:{web.getsockname()[1]}/")
+        if gateway_sock is not None:
+            self.stdout.write(
+                f"Device gateway (HL7 MLLP) on {mllp_host or host}:{gateway_sock.getsockname()[1]}"
+            )
         self.stdout.flush()
         application = get_asgi_application()
-        asyncio.run(serve(application, sock, log_level=log_level))
+        engine = AlarmEngine()
+        writer = ReadingWriter()
+
+        async def gateway_task() -> None:
+            if gateway_sock is None:
+                return
+            server = await start_gateway(Gateway(engine, writer), gateway_sock)
+            async with server:
+                await server.serve_forever()
+
+        companions = [engine.run, writer.run, gateway_task, run_outbox]
+        asyncio.run(serve(application, web, companions=companions, log_level=log_level))
+
+    def _bind(self, host: str, port: int, what: str):
+        try:
+            return bind(host, port)
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot listen on {host}:{port} for the {what}: {exc.strerror}"
+            ) from exc

@@ -1,0 +1,231 @@
+"""The JSON API (django-ninja): device ingest, the floor's places and open alarms,
+acknowledge and claim. The schema is served at /api/openapi.json and docs at /api/docs.
+
+Every operation needs a token: the API is closed by default (`auth=StaffToken()`), and
+session cookies are not accepted, so the browser's signed-in state cannot be used against it.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+
+from vigil.api.auth import DeviceToken, StaffToken
+from vigil.floor.board import build_board
+from vigil.lib import clock
+from vigil.monitoring import actions
+from vigil.monitoring.alarms import OPEN, AlarmError
+from vigil.monitoring.engine import current_engine
+from vigil.monitoring.models import Alarm, Device, Reading
+from vigil.monitoring.vitals import Observation
+from vigil.sites.access import sites_for
+
+api = NinjaAPI(
+    title="Vigil API",
+    version="1",
+    urls_namespace="api",
+    auth=StaffToken(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    description="Device ingest for bridges, the live floor and its alarms for integrations.",
+)
+
+
+class IngestIn(Schema):
+    observed_at: datetime | None = None
+    spo2: float | None = None
+    pulse: float | None = None
+    resp: float | None = None
+    apnea: bool = False
+    motion: bool | None = None
+    occupied: bool | None = None
+
+
+class IngestOut(Schema):
+    accepted: bool
+    reading: int
+    place: str | None
+
+
+class AlarmOut(Schema):
+    id: int
+    site: str
+    place: str
+    kind: str
+    priority: str
+    state: str
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    claimed_at: datetime | None
+    claimed_by: str | None
+    escalation_level: int
+
+
+class PlaceOut(Schema):
+    place: str
+    kind: str
+    in_service: bool
+    occupied: bool
+    seconds_in_place: int | None
+    check_state: str | None
+    over_limit: bool
+    alarm_priority: str | None
+
+
+class Error(Schema):
+    detail: str
+
+
+def _clean(value: float | None, low: float, high: float, zero_ok: bool = False) -> float | None:
+    """Out-of-range and sentinel values are "no data", as from HL7 devices."""
+    if value is None:
+        return None
+    if value == 0 and zero_ok:
+        return 0.0
+    return value if low < value <= high else None
+
+
+@api.post("/ingest", auth=DeviceToken(), response={200: IngestOut, 422: Error}, tags=["devices"])
+def ingest(request, data: IngestIn):
+    """A bridge (Bluetooth oximeter, washroom motion or door sensor) posts one observation.
+    Answered once the reading is stored."""
+    device: Device = request.device
+    now = clock.now()
+    obs = Observation(
+        device_id=device.device_id,
+        received_at=now,
+        observed_at=data.observed_at,
+        spo2=_clean(data.spo2, 0, 100),
+        pulse=_clean(data.pulse, 0, 350),
+        resp=_clean(data.resp, 0, 150, zero_ok=True),
+        apnea=data.apnea,
+        motion=data.motion,
+        occupied=data.occupied,
+    )
+    if (
+        obs.spo2 is None
+        and obs.pulse is None
+        and obs.resp is None
+        and not obs.apnea
+        and obs.motion is None
+        and obs.occupied is None
+    ):
+        raise HttpError(422, "no usable value: send spo2, pulse, resp, apnea, motion or occupied")
+    with transaction.atomic():
+        reading = Reading.objects.create(
+            device=device,
+            place=device.place,
+            received_at=now,
+            observed_at=data.observed_at,
+            spo2=obs.spo2,
+            pulse=obs.pulse,
+            resp=obs.resp,
+            apnea=obs.apnea,
+            motion=obs.motion,
+            occupied=obs.occupied,
+        )
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+    engine = current_engine()
+    if engine is not None:
+        engine.observe_threadsafe(device.place_id, obs)
+    return {
+        "accepted": True,
+        "reading": reading.pk,
+        "place": device.place.label if device.place else None,
+    }
+
+
+def _site(request, site_id: int):
+    site = sites_for(request.staff).filter(pk=site_id).first()
+    if site is None:
+        raise HttpError(404, "No such site.")
+    return site
+
+
+def alarm_out(alarm: Alarm) -> dict:
+    return {
+        "id": alarm.pk,
+        "site": alarm.site.name,
+        "place": alarm.place.label,
+        "kind": alarm.kind,
+        "priority": alarm.priority,
+        "state": alarm.state,
+        "raised_at": alarm.raised_at,
+        "acknowledged_at": alarm.acknowledged_at,
+        "acknowledged_by": alarm.acknowledged_by.username if alarm.acknowledged_by else None,
+        "claimed_at": alarm.claimed_at,
+        "claimed_by": alarm.claimed_by.username if alarm.claimed_by else None,
+        "escalation_level": alarm.escalation_level,
+    }
+
+
+@api.get("/sites/{site_id}/places", response={200: list[PlaceOut], 404: Error}, tags=["floor"])
+def places(request, site_id: int):
+    """Every place of a site with its state. No participant data: integrations see places."""
+    board = build_board(_site(request, site_id), clock.now())
+    out = []
+    for group in board.groups:
+        for tile in group.tiles:
+            sup = tile.supervision
+            priorities = [a.priority for a in tile.alarms]
+            out.append(
+                {
+                    "place": tile.place.label,
+                    "kind": tile.place.kind,
+                    "in_service": tile.place.in_service,
+                    "occupied": tile.occupancy is not None,
+                    "seconds_in_place": int(sup.elapsed.total_seconds()) if sup else None,
+                    "check_state": sup.check_state.value if sup else None,
+                    "over_limit": bool(sup and sup.over_limit),
+                    "alarm_priority": tile.colour if priorities else None,
+                }
+            )
+    return out
+
+
+def open_alarms(sites) -> list[Alarm]:
+    return list(
+        Alarm.objects.filter(site__in=sites, state__in=list(OPEN))
+        .select_related("site", "place", "acknowledged_by", "claimed_by")
+        .order_by("raised_at")
+    )
+
+
+@api.get("/sites/{site_id}/alarms", response={200: list[AlarmOut], 404: Error}, tags=["alarms"])
+def alarms(request, site_id: int):
+    return [alarm_out(a) for a in open_alarms([_site(request, site_id)])]
+
+
+def _alarm(request, alarm_id: int) -> Alarm:
+    return get_object_or_404(
+        Alarm.objects.select_related("site", "place", "acknowledged_by", "claimed_by"),
+        pk=alarm_id,
+        site__in=sites_for(request.staff),
+    )
+
+
+@api.post(
+    "/alarms/{alarm_id}/acknowledge",
+    response={200: AlarmOut, 404: Error, 409: Error},
+    tags=["alarms"],
+)
+def acknowledge(request, alarm_id: int):
+    try:
+        alarm = actions.acknowledge(_alarm(request, alarm_id), request.staff)
+    except AlarmError as exc:
+        raise HttpError(409, str(exc)) from exc
+    return alarm_out(_alarm(request, alarm.pk))
+
+
+@api.post(
+    "/alarms/{alarm_id}/claim", response={200: AlarmOut, 404: Error, 409: Error}, tags=["alarms"]
+)
+def claim(request, alarm_id: int):
+    try:
+        alarm = actions.claim(_alarm(request, alarm_id), request.staff)
+    except AlarmError as exc:
+        raise HttpError(409, str(exc)) from exc
+    return alarm_out(_alarm(request, alarm.pk))

@@ -1,0 +1,195 @@
+"""The device gateway: HL7 v2 over MLLP on python-hl7's asyncio streams, inside `vigil serve`.
+
+Each connection is long-lived and carries many messages; each message is answered in turn:
+AA once its values are durable in the database (group commit across all connections), AE when
+it is readable but unusable (unknown device, no usable value), AR when it cannot be parsed.
+A connection is read one message at a time, so a flood is held back by TCP rather than piling
+up in memory; frames over the size limit and connections silent for too long are closed.
+
+Only the device identity, times and values are kept: PID/PV1 content is never stored or logged.
+"""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.db import close_old_connections, transaction
+from hl7.mllp import InvalidBlockError, start_hl7_server
+
+from vigil.lib import clock
+from vigil.monitoring import actions
+from vigil.monitoring.engine import AlarmEngine
+from vigil.monitoring.hl7in import HL7Rejected, ParsedMessage, build_ack, parse_oru
+from vigil.monitoring.models import Device, Reading
+from vigil.monitoring.vitals import Observation
+
+log = logging.getLogger("vigil.gateway")
+
+MAX_FRAME_BYTES = 64 * 1024
+IDLE_SECONDS = (
+    120.0  # a device sends every second or so; two minutes of silence ends the connection
+)
+MAX_BATCH = 1000
+
+
+@dataclass
+class Pending:
+    reading: Reading
+    done: asyncio.Future
+
+
+class ReadingWriter:
+    """Group commit: readings from every connection go into one transaction per batch, and each
+    message is acknowledged only after its batch has committed."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-readings")
+        self.written = 0
+
+    async def persist(self, reading: Reading) -> None:
+        done = asyncio.get_running_loop().create_future()
+        await self.queue.put(Pending(reading, done))
+        await done
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                batch = [await self.queue.get()]
+                while len(batch) < MAX_BATCH and not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                try:
+                    await loop.run_in_executor(self._db, self._write, [p.reading for p in batch])
+                except Exception as exc:
+                    log.exception("could not store %d readings", len(batch))
+                    for pending in batch:
+                        if not pending.done.done():
+                            pending.done.set_exception(exc)
+                    continue
+                self.written += len(batch)
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_result(None)
+        finally:
+            self._db.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def _write(readings: list[Reading]) -> None:
+        close_old_connections()
+        with transaction.atomic():
+            Reading.objects.bulk_create(readings)
+            seen: dict[int, object] = {}
+            for reading in readings:
+                seen[reading.device_id] = reading.received_at
+            for device_id, at in seen.items():
+                Device.objects.filter(pk=device_id).update(last_seen_at=at)
+
+
+class Gateway:
+    def __init__(self, engine: AlarmEngine, writer: ReadingWriter):
+        self.engine = engine
+        self.writer = writer
+        self.connections = 0
+        self.accepted = 0
+        self.rejected = 0
+
+    async def handle(self, reader, writer) -> None:
+        peer = writer.get_extra_info("peername")
+        self.connections += 1
+        try:
+            while True:
+                try:
+                    block = await asyncio.wait_for(reader.readblock(), timeout=IDLE_SECONDS)
+                except TimeoutError:
+                    log.info("closing %s: no complete message for %.0f s", peer, IDLE_SECONDS)
+                    return
+                except asyncio.IncompleteReadError:
+                    return  # the device hung up
+                except ValueError:
+                    log.warning("closing %s: frame over %d bytes", peer, MAX_FRAME_BYTES)
+                    return
+                except InvalidBlockError:
+                    log.warning("AR to %s: data outside an MLLP frame", peer)
+                    self.rejected += 1
+                    writer.writeblock(
+                        build_ack("", "AR", "data outside an MLLP block").encode("ascii")
+                    )
+                    await writer.drain()
+                    continue
+                ack = await self.message(block.decode("latin-1"), peer)
+                writer.writeblock(ack)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            self.connections -= 1
+            writer.close()
+
+    async def message(self, text: str, peer=None) -> bytes:
+        received_at = clock.now()
+        try:
+            parsed = parse_oru(text, received_at)
+        except HL7Rejected as rejected:
+            self.rejected += 1
+            log.warning("%s to %s: %s", rejected.ack_code, peer, rejected.reason)
+            ack = build_ack(
+                text,
+                rejected.ack_code,
+                rejected.reason,
+                error_code=rejected.error_code,
+                location=rejected.location,
+            )
+            return ack.encode("latin-1", "replace")  # the device's own bytes back, as they came
+        encoding = parsed.encoding if parsed.encoding in ("utf-8", "latin-1") else "latin-1"
+        known = self.engine.device(parsed.device_ids)
+        if known is None:
+            self.rejected += 1
+            await self.engine.run_in_db(
+                actions.note_unknown_device, parsed.device_ids[0], received_at
+            )
+            reason = f"unknown device {parsed.device_ids[0]}: bind it to a place first"
+            log.warning("AE to %s: %s", peer, reason)
+            return build_ack(parsed, "AE", reason).encode(encoding, "replace")
+        device_pk, place_id, _kind = known
+        observation = parsed.observation
+        # Detection first: the alarm never waits for the database.
+        self.engine.observe(place_id, observation)
+        reading = _reading(device_pk, place_id, observation, parsed)
+        try:
+            await self.writer.persist(reading)
+        except Exception:
+            self.rejected += 1
+            return build_ack(parsed, "AE", "could not store the message; send it again").encode(
+                encoding, "replace"
+            )
+        self.accepted += 1
+        return build_ack(parsed, "AA").encode(encoding, "replace")
+
+
+def _reading(
+    device_pk: int, place_id: int | None, obs: Observation, parsed: ParsedMessage
+) -> Reading:
+    return Reading(
+        device_id=device_pk,
+        place_id=place_id,
+        received_at=obs.received_at,
+        observed_at=obs.observed_at,
+        spo2=obs.spo2,
+        pulse=obs.pulse,
+        resp=obs.resp,
+        apnea=obs.apnea,
+        motion=obs.motion,
+        occupied=obs.occupied,
+        control_id=(parsed.control_id or "")[:64],
+    )
+
+
+async def start_gateway(gateway: Gateway, sock) -> asyncio.AbstractServer:
+    return await start_hl7_server(
+        gateway.handle,
+        sock=sock,
+        limit=MAX_FRAME_BYTES,
+        encoding="latin-1",
+    )

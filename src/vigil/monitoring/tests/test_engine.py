@@ -1,0 +1,138 @@
+"""The engine end to end inside one process: observations in, alarms in the database out,
+escalation steps taken when due, and a resolved alarm whose condition persists raised again."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from vigil.accounts.roles import Role
+from vigil.floor import actions as floor
+from vigil.lib import clock
+from vigil.monitoring import actions
+from vigil.monitoring.engine import AlarmEngine
+from vigil.monitoring.models import Alarm, AlarmEvent, Notification
+from vigil.monitoring.vitals import Observation
+from vigil.sites.models import PlaceKind
+from vigil.testing import SiteFactory, StaffFactory, intake, participant
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def setup_booth(occupied=True):
+    site = SiteFactory(places={PlaceKind.BOOTH: 2})
+    nurse = StaffFactory(role=Role.NURSE, sites=[site])
+    booth = site.places.get(label="B1")
+    device, _ = actions.add_device(device_id="00-09-fb-ff-ff-9b-42-b3", place=booth)
+    if occupied:
+        floor.check_in(
+            site=site, participant=participant(site), intake=intake(), by=nurse, place=booth
+        )
+    return site, nurse, booth, device
+
+
+async def run_engine(scenario):
+    engine = AlarmEngine()
+    task = asyncio.create_task(engine.run())
+    while not engine.running:
+        await asyncio.sleep(0.01)
+    try:
+        return await scenario(engine)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def settle(engine, seconds=0.3):
+    await asyncio.sleep(seconds)
+    await engine.run_in_db(lambda: None)  # everything queued on the alarm thread is written
+
+
+async def wait_until(predicate, timeout=10.0):
+    """Poll a condition the engine reaches asynchronously (never a fixed sleep to pass a test)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the engine never got there")
+        await asyncio.sleep(0.02)
+
+
+def obs(device, at, **values):
+    return Observation(device_id=device.device_id, received_at=at, **values)
+
+
+def test_critical_spo2_raises_a_high_alarm_at_once():
+    site, nurse, booth, device = setup_booth()
+
+    async def scenario(engine):
+        now = clock.now()
+        engine.observe(booth.pk, obs(device, now, spo2=97, pulse=80, resp=14))
+        engine.observe(
+            booth.pk, obs(device, now + timedelta(seconds=1), spo2=82, pulse=80, resp=14)
+        )
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    kinds = set(Alarm.objects.values_list("kind", "priority"))
+    assert ("spo2_critical", "high") in kinds
+    alarm = Alarm.objects.get(kind="spo2_critical")
+    assert alarm.visit is not None and alarm.device == device and alarm.state == "active"
+    assert alarm.detail["spo2"] == 82
+    assert AlarmEvent.objects.filter(alarm=alarm, kind="raised").exists()
+
+
+def test_an_empty_place_raises_no_patient_alarm():
+    site, nurse, booth, device = setup_booth(occupied=False)
+
+    async def scenario(engine):
+        now = clock.now()
+        for n in range(3):
+            engine.observe(
+                booth.pk, obs(device, now + timedelta(seconds=n), spo2=70, pulse=30, resp=0)
+            )
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    assert not Alarm.objects.exists()
+
+
+def test_escalation_steps_are_taken_when_due_and_notify_fallback_contacts():
+    site, nurse, booth, device = setup_booth()
+    raised_at = clock.now() - timedelta(seconds=50)
+    alarm, created = actions.raise_alarm(place=booth, kind="spo2_critical", at=raised_at)
+    assert created
+
+    async def scenario(engine):
+        for _ in range(500):
+            if await engine.run_in_db(Notification.objects.filter(alarm=alarm).exists):
+                break
+            await asyncio.sleep(0.02)
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    alarm.refresh_from_db()
+    assert alarm.escalation_level == 2
+    kinds = list(AlarmEvent.objects.filter(alarm=alarm).values_list("kind", flat=True))
+    assert kinds[:1] == ["raised"] and "reannounce" in kinds and "notify" in kinds
+    assert Notification.objects.filter(alarm=alarm).count() == 1  # the default log contact
+    assert alarm.next_deadline_at is None
+
+
+def test_a_resolved_alarm_whose_condition_persists_is_raised_again():
+    site, nurse, booth, device = setup_booth()
+
+    async def scenario(engine):
+        now = clock.now()
+        engine.observe(booth.pk, obs(device, now, spo2=80, pulse=80, resp=14))
+        await settle(engine)
+        first = await engine.run_in_db(lambda: Alarm.objects.get(kind="spo2_critical"))
+        await engine.run_in_db(actions.resolve, first, "false_alarm", nurse)
+        await wait_until(lambda: "spo2_critical" not in engine.places[booth.pk].active)
+        engine.observe(
+            booth.pk, obs(device, now + timedelta(seconds=1), spo2=80, pulse=80, resp=14)
+        )
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    states = sorted(Alarm.objects.filter(kind="spo2_critical").values_list("state", flat=True))
+    assert states == ["active", "resolved"]

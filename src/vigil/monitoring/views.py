@@ -1,0 +1,81 @@
+"""One-tap alarm actions from the floor board, and the alarm panel fragment."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from vigil.accounts.middleware import allow
+from vigil.accounts.roles import FLOOR_STAFF
+from vigil.lib import clock
+from vigil.monitoring import actions
+from vigil.monitoring.alarms import AlarmError
+from vigil.monitoring.labels import OUTCOME
+from vigil.monitoring.models import Alarm
+from vigil.sites.access import site_for, sites_for
+
+
+def alarm_panel_context(site, now) -> dict:
+    from vigil.floor.board import PRIORITY_RANK
+
+    alarms = list(
+        Alarm.objects.filter(site=site, state__in=["active", "acknowledged", "claimed"])
+        .select_related("place", "claimed_by")
+        .order_by("raised_at")
+    )
+    alarms.sort(key=lambda a: (-PRIORITY_RANK.get(a.priority, 0), a.raised_at))
+    for alarm in alarms:
+        alarm.sounding = alarm.sounding_at(now)
+    return {"alarms": alarms, "now": now, "outcomes": OUTCOME, "site": site}
+
+
+@allow(FLOOR_STAFF)
+@require_GET
+def panel(request, site_id: int):
+    site = site_for(request.user, site_id)
+    return render(request, "monitoring/_alarms.html", alarm_panel_context(site, clock.now()))
+
+
+def _alarm_for(user, pk: int) -> Alarm:
+    return get_object_or_404(Alarm.objects.select_related("site"), pk=pk, site__in=sites_for(user))
+
+
+def _answer(request, alarm: Alarm, error: str | None = None):
+    if request.htmx:
+        return HttpResponse(
+            error or "", status=409 if error else 204, content_type="text/plain; charset=utf-8"
+        )
+    if error:
+        messages.error(request, error)
+    return redirect("floor:board", site_id=alarm.site_id)
+
+
+def _act(request, pk: int, do):
+    alarm = _alarm_for(request.user, pk)
+    try:
+        do(alarm)
+    except AlarmError as exc:
+        return _answer(request, alarm, str(exc))
+    return _answer(request, alarm)
+
+
+@allow(FLOOR_STAFF)
+@require_POST
+def acknowledge(request, pk: int):
+    return _act(request, pk, lambda alarm: actions.acknowledge(alarm, request.user))
+
+
+@allow(FLOOR_STAFF)
+@require_POST
+def claim(request, pk: int):
+    return _act(request, pk, lambda alarm: actions.claim(alarm, request.user))
+
+
+@allow(FLOOR_STAFF)
+@require_POST
+def resolve(request, pk: int):
+    return _act(
+        request,
+        pk,
+        lambda alarm: actions.resolve(alarm, request.POST.get("outcome", ""), request.user),
+    )
