@@ -80,11 +80,20 @@ class ReadingWriter:
         close_old_connections()
         with transaction.atomic():
             Reading.objects.bulk_create(readings)
-            seen: dict[int, object] = {}
+            latest: dict[int, Reading] = {}
             for reading in readings:
-                seen[reading.device_id] = reading.received_at
-            for device_id, at in seen.items():
-                Device.objects.filter(pk=device_id).update(last_seen_at=at)
+                latest[reading.device_id] = reading
+            for device_id, reading in latest.items():
+                # A device clock more than 30 s off is flagged to administrators (admin, `vigil
+                # devices list`); live rules run on arrival time whatever the device says.
+                skew = (
+                    (reading.observed_at - reading.received_at).total_seconds()
+                    if reading.observed_at
+                    else None
+                )
+                Device.objects.filter(pk=device_id).update(
+                    last_seen_at=reading.received_at, clock_skew_seconds=skew
+                )
 
 
 class Gateway:
