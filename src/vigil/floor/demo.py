@@ -283,3 +283,34 @@ def _current_floor(sites, desk, pool, jurisdiction, rng, now) -> int:
                 )
             count += 1
     return count
+
+
+def refresh_floor(
+    *, seed: int = 2026, now: datetime | None = None, stale_after: timedelta = timedelta(hours=2)
+) -> int:
+    """On a later `make demo`, yesterday's people are still "in their booths": close those
+    visits (site closed) and put a fresh floor in place, through the same actions. Returns how
+    many visits were closed (0 when the floor is fresh)."""
+    from vigil.floor.models import Visit, VisitStatus
+
+    now = now or clock.now()
+    jurisdiction = Jurisdiction.objects.get(name=JURISDICTION)
+    open_visits = Visit.objects.filter(site__jurisdiction=jurisdiction).exclude(
+        status=VisitStatus.ENDED
+    )
+    if (
+        not open_visits.exists()
+        or open_visits.filter(checked_in_at__gte=now - stale_after).exists()
+    ):
+        return 0
+    closed = 0
+    for visit in open_visits.select_related("site"):
+        staff = visit.site.staff.filter(role=Role.NURSE).first()
+        with clock.frozen(now - timedelta(minutes=30)):
+            actions.end_visit(visit=visit, reason=EndReason.SITE_CLOSED, by=staff)
+        closed += 1
+    sites = list(Site.objects.filter(jurisdiction=jurisdiction).order_by("pk"))
+    desk = {s.pk: s.staff.filter(role=Role.NURSE).first() for s in sites}
+    pool = list(Participant.objects.filter(jurisdiction=jurisdiction, merged_into__isnull=True))
+    _current_floor(sites, desk, pool, jurisdiction, random.Random(seed + now.toordinal()), now)
+    return closed

@@ -31,3 +31,24 @@ def test_demo_has_both_sites_a_history_and_a_busy_floor(capsys):
     assert len(board.waiting) == 2
     call_command("seed-demo")  # a second run leaves the data alone
     assert "already there" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_a_later_demo_run_closes_stale_visits_and_sets_up_a_fresh_floor():
+    from datetime import timedelta
+
+    from vigil.floor import demo
+    from vigil.floor.models import VisitStatus
+
+    then = clock.now() - timedelta(days=1)
+    demo.seed(days=2, now=then)
+    stale = set(Visit.objects.exclude(status=VisitStatus.ENDED).values_list("pk", flat=True))
+    assert stale
+    closed = demo.refresh_floor()
+    assert closed == len(stale)
+    assert set(Visit.objects.filter(pk__in=stale).values_list("end_reason", flat=True)) == {
+        "site_closed"
+    }
+    fresh = Visit.objects.exclude(status=VisitStatus.ENDED)
+    assert fresh.count() == len(stale) and not fresh.filter(pk__in=stale).exists()
+    assert demo.refresh_floor() == 0  # fresh now: nothing to do

@@ -16,7 +16,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, days, seed, **options):
         if Jurisdiction.objects.filter(name=demo.JURISDICTION).exists():
-            self.stdout.write("The demo data is already there.")
+            closed = demo.refresh_floor()
+            if closed:
+                self.stdout.write(
+                    f"The demo data is already there; {closed} stale visits closed and a fresh floor set up."
+                )
+            else:
+                self.stdout.write("The demo data is already there.")
         else:
             made = demo.seed(days=days, seed=seed)
             self.stdout.write(
