@@ -142,7 +142,7 @@ class Alarm(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["place", "kind"],
-                condition=Q(state__in=[s.value for s in OPEN]),
+                condition=Q(state__in=sorted(s.value for s in OPEN)),
                 name="one_open_alarm_per_place_and_kind",
             ),
         ]

@@ -152,7 +152,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='alarm',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['claimed', 'acknowledged', 'active'])), fields=('place', 'kind'), name='one_open_alarm_per_place_and_kind'),
+            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['acknowledged', 'active', 'claimed'])), fields=('place', 'kind'), name='one_open_alarm_per_place_and_kind'),
         ),
         migrations.AddIndex(
             model_name='reading',
