@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "vigil.participants",
     "vigil.floor",
     "vigil.monitoring",
+    "vigil.care",
     "vigil.api",
     "vigil.research",
     "django.contrib.admin",

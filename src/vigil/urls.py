@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("vigil.floor.urls")),
     path("", include("vigil.participants.urls")),
     path("", include("vigil.monitoring.urls")),
+    path("", include("vigil.care.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]
