@@ -11,6 +11,7 @@ at; alarm writes run in order on one dedicated thread.
 
 import asyncio
 import logging
+import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class AlarmEngine:
         self.rules: dict[int, tuple[int, RuleSettings]] = {}  # site_id -> (version, settings)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-alarms")
         self._pending: set[asyncio.Future] = set()
+        self._reloaded_at = 0.0
         self._started_at: datetime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.running = False
@@ -116,6 +118,15 @@ class AlarmEngine:
             if watched is not None and event.get("kind") in watched.active:
                 watched.active.discard(event["kind"])
                 watched.resolved_at[event["kind"]] = clock.now()
+
+    def reload(self, min_interval: float = 2.0) -> None:
+        """Re-read devices, places and rules (call on the alarm thread); at most every
+        `min_interval` seconds, so a chatty unknown device cannot keep the database busy."""
+        moment = time.monotonic()
+        if moment - self._reloaded_at < min_interval:
+            return
+        self._reloaded_at = moment
+        self._load()
 
     def _load(self) -> None:
         """(Re)load places, devices, occupancy and rule settings from the database."""

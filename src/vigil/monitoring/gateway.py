@@ -4,7 +4,8 @@ Each connection is long-lived and carries many messages; each message is answere
 AA once its values are durable in the database (group commit across all connections), AE when
 it is readable but unusable (unknown device, no usable value), AR when it cannot be parsed.
 A connection is read one message at a time, so a flood is held back by TCP rather than piling
-up in memory; frames over the size limit and connections silent for too long are closed.
+up in memory; frames over the size limit, connections silent for too long and devices that stop
+reading their answers are closed.
 
 Only the device identity, times and values are kept: PID/PV1 content is never stored or logged.
 """
@@ -14,7 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import close_old_connections, transaction
+from django.db import connection, connections, transaction
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from vigil.lib import clock
@@ -73,11 +74,18 @@ class ReadingWriter:
                     if not pending.done.done():
                         pending.done.set_result(None)
         finally:
-            self._db.shutdown(wait=False, cancel_futures=True)
+            # Nothing is queued behind the batch in flight, so nothing needs cancelling, and
+            # cancel_futures would cancel this close too.
+            self._db.submit(connections.close_all)
+            self._db.shutdown(wait=False)
 
     @staticmethod
     def _write(readings: list[Reading]) -> None:
-        close_old_connections()
+        # The thread keeps its connection: close_old_connections() would apply CONN_MAX_AGE=0
+        # and connect afresh for every batch, a new PostgreSQL backend (some 15 ms) before each
+        # acknowledgement. A connection that has gone bad is replaced before it fails a batch.
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()
         with transaction.atomic():
             Reading.objects.bulk_create(readings)
             latest: dict[int, Reading] = {}
@@ -97,9 +105,12 @@ class ReadingWriter:
 
 
 class Gateway:
-    def __init__(self, engine: AlarmEngine, writer: ReadingWriter):
+    def __init__(
+        self, engine: AlarmEngine, writer: ReadingWriter, *, idle_seconds: float = IDLE_SECONDS
+    ):
         self.engine = engine
         self.writer = writer
+        self.idle_seconds = idle_seconds
         self.connections = 0
         self.accepted = 0
         self.rejected = 0
@@ -110,9 +121,9 @@ class Gateway:
         try:
             while True:
                 try:
-                    block = await asyncio.wait_for(reader.readblock(), timeout=IDLE_SECONDS)
+                    block = await asyncio.wait_for(reader.readblock(), timeout=self.idle_seconds)
                 except TimeoutError:
-                    log.info("closing %s: no complete message for %.0f s", peer, IDLE_SECONDS)
+                    log.info("closing %s: no complete message for %.0f s", peer, self.idle_seconds)
                     return
                 except asyncio.IncompleteReadError:
                     return  # the device hung up
@@ -122,19 +133,30 @@ class Gateway:
                 except InvalidBlockError:
                     log.warning("AR to %s: data outside an MLLP frame", peer)
                     self.rejected += 1
-                    writer.writeblock(
-                        build_ack("", "AR", "data outside an MLLP block").encode("ascii")
-                    )
-                    await writer.drain()
-                    continue
-                ack = await self.message(block.decode("latin-1"), peer)
-                writer.writeblock(ack)
-                await writer.drain()
+                    ack = build_ack("", "AR", "data outside an MLLP block").encode("ascii")
+                else:
+                    ack = await self.message(block.decode("latin-1"), peer)
+                if not await self._answer(writer, ack, peer):
+                    return
         except (ConnectionError, asyncio.CancelledError):
             return
         finally:
             self.connections -= 1
             writer.close()
+
+    async def _answer(self, writer, ack: bytes, peer) -> bool:
+        """Send one answer; False if the device has stopped reading them. Waiting for it
+        without a limit would hold the connection (and its buffers) for ever."""
+        writer.writeblock(ack)
+        try:
+            await asyncio.wait_for(writer.drain(), timeout=self.idle_seconds)
+        except TimeoutError:
+            log.warning(
+                "closing %s: its answers have not been read for %.0f s", peer, self.idle_seconds
+            )
+            writer.transport.abort()  # close() would wait for the unread answers to be sent
+            return False
+        return True
 
     async def message(self, text: str, peer=None) -> bytes:
         received_at = clock.now()
@@ -153,7 +175,11 @@ class Gateway:
             return ack.encode("latin-1", "replace")  # the device's own bytes back, as they came
         encoding = parsed.encoding if parsed.encoding in ("utf-8", "latin-1") else "latin-1"
         known = self.engine.device(parsed.device_ids)
-        if known is None:
+        if known is None or known[1] is None:
+            # Bound a moment ago from the command line (another process)? Re-read before refusing.
+            await self.engine.run_in_db(self.engine.reload)
+            known = self.engine.device(parsed.device_ids)
+        if known is None or known[1] is None:
             self.rejected += 1
             await self.engine.run_in_db(
                 actions.note_unknown_device, parsed.device_ids[0], received_at
@@ -196,6 +222,11 @@ def _reading(
 
 
 async def start_gateway(gateway: Gateway, sock) -> asyncio.AbstractServer:
+    # Until the engine has loaded the device bindings, every device would be refused as
+    # unknown (and a reading would miss detection); meanwhile connections wait in the listen
+    # backlog of the already bound socket.
+    while not gateway.engine.running:
+        await asyncio.sleep(0.05)
     return await start_hl7_server(
         gateway.handle,
         sock=sock,
