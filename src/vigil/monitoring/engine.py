@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 
 from vigil.floor.board import timers_for as floor_timers_for
 from vigil.floor.models import CheckResult, Occupancy
 from vigil.floor.supervision import supervise
 from vigil.lib import clock
+from vigil.lib.dbthread import keep_connection
 from vigil.lib.hub import hub
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPEN
@@ -96,7 +96,7 @@ class AlarmEngine:
         loop = asyncio.get_running_loop()
 
         def call():
-            close_old_connections()
+            keep_connection()
             return fn(*args)
 
         return await loop.run_in_executor(self._db, call)

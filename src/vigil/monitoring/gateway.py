@@ -15,10 +15,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from vigil.lib import clock
+from vigil.lib.dbthread import keep_connection
 from vigil.monitoring import actions
 from vigil.monitoring.engine import AlarmEngine
 from vigil.monitoring.hl7in import HL7Rejected, ParsedMessage, build_ack, parse_oru
@@ -81,11 +82,7 @@ class ReadingWriter:
 
     @staticmethod
     def _write(readings: list[Reading]) -> None:
-        # The thread keeps its connection: close_old_connections() would apply CONN_MAX_AGE=0
-        # and connect afresh for every batch, a new PostgreSQL backend (some 15 ms) before each
-        # acknowledgement. A connection that has gone bad is replaced before it fails a batch.
-        if connection.connection is not None and not connection.is_usable():
-            connection.close()
+        keep_connection()  # not a new PostgreSQL backend before every acknowledgement
         with transaction.atomic():
             Reading.objects.bulk_create(readings)
             latest: dict[int, Reading] = {}

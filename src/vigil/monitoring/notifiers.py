@@ -15,9 +15,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections
-
 from vigil.lib import clock
+from vigil.lib.dbthread import keep_connection
 from vigil.monitoring.models import Notification, NotificationStatus
 
 log = logging.getLogger("vigil.notify")
@@ -69,7 +68,7 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver_due(now: datetime) -> int:
     """Try every notification that is due; returns how many were delivered."""
-    close_old_connections()
+    keep_connection()
     delivered = 0
     due = Notification.objects.filter(
         status=NotificationStatus.PENDING, next_attempt_at__lte=now
