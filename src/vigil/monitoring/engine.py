@@ -28,7 +28,13 @@ from vigil.lib.hub import hub
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPEN
 from vigil.monitoring.models import Alarm, Device, DeviceKind, Reading, RuleVersion
-from vigil.monitoring.rules import Condition, PlaceMonitor, RuleSettings, floor_conditions
+from vigil.monitoring.rules import (
+    ADMINISTRATIVE,
+    Condition,
+    PlaceMonitor,
+    RuleSettings,
+    floor_conditions,
+)
 from vigil.monitoring.vitals import Observation
 from vigil.sites.models import Place
 
@@ -229,6 +235,8 @@ class AlarmEngine:
                 now, occupied=watched.occupied, device_bound=bool(watched.device_ids)
             )
         }
+        # A device clock that is off is for administrators (the device list), not an alarm.
+        conditions -= ADMINISTRATIVE_KINDS
         if not watched.occupied:
             conditions = set()
         if floor is not None:
@@ -335,6 +343,7 @@ class AlarmEngine:
         return watched.last, list(watched.trend)
 
 
+ADMINISTRATIVE_KINDS = {str(c) for c in ADMINISTRATIVE}
 FLOOR_KINDS = {
     str(Condition.CHECK_CONCERNED),
     str(Condition.CHECK_OVERDUE),

@@ -136,3 +136,26 @@ def test_a_resolved_alarm_whose_condition_persists_is_raised_again():
     asyncio.run(run_engine(scenario))
     states = sorted(Alarm.objects.filter(kind="spo2_critical").values_list("state", flat=True))
     assert states == ["active", "resolved"]
+
+
+def test_a_device_clock_that_is_off_raises_no_alarm():
+    site, nurse, booth, device = setup_booth()
+
+    async def scenario(engine):
+        now = clock.now()
+        for n in range(3):
+            engine.observe(
+                booth.pk,
+                Observation(
+                    device_id=device.device_id,
+                    received_at=now + timedelta(seconds=n),
+                    observed_at=now - timedelta(days=300),
+                    spo2=97,
+                    pulse=80,
+                    resp=14,
+                ),
+            )
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    assert not Alarm.objects.exists()
