@@ -25,11 +25,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## demo: install, migrate, seed the demo site, and serve it on http://127.0.0.1:$(PORT)
+## demo: install, migrate, seed the demo site, serve it on http://127.0.0.1:$(PORT) with
+## simulated monitors (an overdose within a minute or two)
 demo: install
 	$(BIN)/vigil migrate --no-input -v 0
 	$(BIN)/vigil seed-demo
-	$(BIN)/vigil serve --port $(PORT)
+	PORT=$(PORT) ./scripts/demo.sh
 
 ## test: lint, type checks, the suite on SQLite, then on a throw-away PostgreSQL server
 test: install-dev
