@@ -5,6 +5,7 @@ devices to places and tells the simulation which places are occupied.
 """
 
 import asyncio
+import os
 import signal
 from typing import Any
 
@@ -82,8 +83,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--gateway",
-            default="127.0.0.1:2575",
-            help="the device gateway's HOST:PORT (default 127.0.0.1:2575)",
+            default=f"127.0.0.1:{os.environ.get('VIGIL_MLLP_PORT', '2575')}",
+            help="the device gateway's HOST:PORT (default 127.0.0.1:$VIGIL_MLLP_PORT or 2575)",
         )
         parser.add_argument(
             "--onset",
