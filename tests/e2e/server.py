@@ -103,3 +103,13 @@ class VigilServer:
         ports = self.port, self.mllp_port
         self.stop(sig)
         return self.start(*ports)
+
+
+def run_async(coroutine, timeout: float = 300):
+    """Run a coroutine to completion from a test. Playwright's sync API may already own this
+    thread's event loop (the browser is session-wide), so the coroutine gets a thread of its own."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=timeout)

@@ -12,6 +12,7 @@ from hl7.mllp import open_hl7_connection
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in
+from tests.e2e.server import run_async
 from vigil.monitoring.tests.hl7_samples import (
     BEATS,
     BREATHS,
@@ -47,11 +48,7 @@ def send_one_reading(port: int, device_id: str) -> str:
         writer.close()
         return str(ack.segment("MSA")[1])
 
-    # Playwright's sync API owns this thread's event loop: talk MLLP from another thread.
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, go()).result(timeout=30)
+    return run_async(go(), timeout=30)
 
 
 def test_overdose_alarm_reaches_every_screen_with_sound(browser, vigil_server):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 from hl7.mllp import open_hl7_connection
 
-from tests.e2e.server import VigilServer
+from tests.e2e.server import VigilServer, run_async
 from vigil.monitoring.tests.hl7_samples import BEATS, PERCENT, PULSE_CODE, SPO2_CODE, obx, oru
 
 pytestmark = pytest.mark.db_any
@@ -161,7 +161,7 @@ def test_no_acknowledged_message_is_lost_when_the_server_is_killed(server):
             kill_and_restart(server, tally), *(monitor(server, d, tally) for d in DEVICES)
         )
 
-    asyncio.run(drive())
+    run_async(drive())
 
     assert tally.in_flight_at_kill > 0, "nothing was in flight when the server died"
     assert tally.reconnects >= len(DEVICES)

@@ -1,8 +1,8 @@
 """What the floor board shows: every place as a tile, the open alarms, and the wait list.
 
 A fixed number of queries whatever the site's history: the places, the open occupancies with
-their visit and participant, the open alarms, and the wait list. Live vitals come from the
-alarm engine's memory, not the database.
+their visit and participant, the open alarms, the wait list, and the floor notices. Live vitals
+come from the alarm engine's memory, not the database.
 """
 
 from dataclasses import dataclass, field
@@ -95,6 +95,7 @@ class Board:
     groups: list[TileGroup]
     waiting: list[Visit]
     alarms: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
 
     @property
     def next_waiting(self) -> Visit | None:
@@ -185,7 +186,17 @@ def build_board(site: Site, now: datetime) -> Board:
             )
         )
     groups = [TileGroup(kind, title, by_kind[kind]) for kind, title in GROUPS if by_kind[kind]]
-    return Board(site=site, now=now, groups=groups, waiting=waiting, alarms=open_alarms)
+    from vigil.care.models import FloorNotice
+
+    # Notices for all staff (e.g. fentanyl found where heroin was expected), newest first.
+    notices = list(
+        FloorNotice.objects.filter(
+            site=site, dismissed_at__isnull=True, expires_at__gt=now
+        ).order_by("-posted_at")[:3]
+    )
+    return Board(
+        site=site, now=now, groups=groups, waiting=waiting, alarms=open_alarms, notices=notices
+    )
 
 
 def _vitals(place_id: int, now: datetime) -> Vitals | None:

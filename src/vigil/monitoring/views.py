@@ -3,13 +3,15 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from vigil.accounts.middleware import allow
-from vigil.accounts.roles import FLOOR_STAFF
+from vigil.accounts.roles import CLINICAL, FLOOR_STAFF
 from vigil.lib import clock
 from vigil.monitoring import actions
-from vigil.monitoring.alarms import AlarmError
+from vigil.monitoring.alarms import OPENS_CARE_RECORD, AlarmError
 from vigil.monitoring.labels import OUTCOME
 from vigil.monitoring.models import Alarm
 from vigil.sites.access import site_for, sites_for
@@ -74,8 +76,14 @@ def claim(request, pk: int):
 @allow(FLOOR_STAFF)
 @require_POST
 def resolve(request, pk: int):
-    return _act(
-        request,
-        pk,
-        lambda alarm: actions.resolve(alarm, request.POST.get("outcome", ""), request.user),
-    )
+    outcome = request.POST.get("outcome", "")
+    alarm = _alarm_for(request.user, pk)
+    try:
+        actions.resolve(alarm, outcome, request.user)
+    except AlarmError as exc:
+        return _answer(request, alarm, str(exc))
+    if outcome in OPENS_CARE_RECORD and request.user.has_role(CLINICAL):
+        # The responder goes straight on to the event record, prefilled from this alarm.
+        record = reverse("care:event-from-alarm", args=[alarm.pk])
+        return HttpResponseClientRedirect(record) if request.htmx else redirect(record)
+    return _answer(request, alarm)

@@ -153,6 +153,11 @@ def merge(*, survivor: Participant, merged: Participant, by) -> ParticipantMerge
     with transaction.atomic():
         moved = Visit.objects.filter(participant=merged).update(participant=survivor)
         Restriction.objects.filter(participant=merged).update(participant=survivor)
+        # Care records follow the person too, so the timeline and the reports count them once.
+        from vigil.care.models import MedicalEvent, Referral, ServiceGiven, SupplyGiven
+
+        for model in (MedicalEvent, Referral, ServiceGiven, SupplyGiven):
+            model.objects.filter(participant=merged).update(participant=survivor)
         merged.merged_into = survivor
         merged.save(update_fields=["merged_into"])
         return ParticipantMerge.objects.create(

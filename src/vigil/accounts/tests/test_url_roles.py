@@ -53,6 +53,39 @@ TABLE = {
     "monitoring:acknowledge":    ("POST", ["login", "go", "go", "go", "go", 403, 403]),
     "monitoring:claim":          ("POST", ["login", "go", "go", "go", "go", 403, 403]),
     "monitoring:resolve":        ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    # --- care: engagement ---
+    # Services, supplies, drug checks and notices: everyone on the floor. Referrals and
+    # follow-ups: nurse, case manager, site manager (the front desk does not refer: a
+    # referral's type is clinical detail). Care lists: site managers. The evaluator and the
+    # administrator see none of it: every page names participants by alias.
+    "care:services":             ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:drug-checks":          ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:drug-check-new":       ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:drug-check-result":    ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:notice-dismiss":       ("POST", ["login", "go", "go", "go", "go", 403, 403]),
+    "care:settings":             ("GET",  ["login", 403, 403, 403, 200, 403, 403]),
+    "care:timeline":             ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:referrals":            ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    "care:referral-new":         ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    "care:referral-detail":      ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    # The nurse moves the referral to "accepted"; the same step again is refused (400) and
+    # changes nothing.
+    "care:referral-advance":     ("POST", ["login", 403, "go", 400, 400, 403, 403]),
+    "care:direct-to-treatment":  ("POST", ["login", 403, "go", "go", "go", 403, 403]),
+    "care:follow-ups":           ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    # --- care: events ---
+    # Overdose and medical event records: nurses and site managers record, amend and sign;
+    # case managers read the list and the printable summaries; the front desk, the evaluator
+    # and the administrator see none of it. The paper downtime sheets are blank forms with no
+    # participant in them, for everyone on the floor.
+    "care:event-list":           ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    "care:event-new":            ("GET",  ["login", 403, 200, 403, 200, 403, 403]),
+    "care:event-from-alarm":     ("GET",  ["login", 403, 200, 403, 200, 403, 403]),
+    "care:event-detail":         ("GET",  ["login", 403, 200, 403, 200, 403, 403]),
+    "care:event-amend":          ("GET",  ["login", 403, 200, 403, 200, 403, 403]),
+    "care:event-print":          ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
+    "care:downtime-floor":       ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    "care:downtime-overdose":    ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
     # The JSON API takes bearer tokens only (api/tests/ has the token cases): a browser session,
     # however privileged, gets 401. Its schema and docs are public.
     "api:ingest":                ("POST", [401] * 7),
@@ -149,6 +182,12 @@ def world():
         "api:acknowledge": ({"alarm_id": alarm.pk}, {}),
         "api:claim": ({"alarm_id": alarm.pk}, {}),
     }
+    from vigil.care.tests.test_engagement_roles import engagement_args
+
+    args.update(engagement_args(site, staff))
+    from vigil.care.tests.test_event_roles import event_args
+
+    args.update(event_args(site, staff))
     return staff, args
 
 

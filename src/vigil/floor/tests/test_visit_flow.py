@@ -133,7 +133,7 @@ def test_board_queries_do_not_grow_with_people(site, nurse, django_assert_num_qu
         )
     for _ in range(3):
         actions.check_in(site=site, participant=participant(site), intake=intake(), by=nurse)
-    with django_assert_num_queries(4):  # places, occupancies, open alarms, wait list
+    with django_assert_num_queries(5):  # places, occupancies, open alarms, wait list, notices
         board = build_board(site, clock.now())
         assert board.occupied == 2 and len(board.waiting) == 3
 

@@ -1,6 +1,11 @@
+import random
+
 from django.core.management.base import BaseCommand
 
+from vigil.care.demo_engagement import seed_engagement
+from vigil.care.demo_events import seed_events
 from vigil.floor import demo
+from vigil.lib import clock
 from vigil.sites.models import Jurisdiction
 
 
@@ -25,10 +30,14 @@ class Command(BaseCommand):
                 self.stdout.write("The demo data is already there.")
         else:
             made = demo.seed(days=days, seed=seed)
+            now = clock.now()
+            events = seed_events(made.sites, now, random.Random(seed + 1))
+            engagement = seed_engagement(made.sites, now, random.Random(seed + 2))
             self.stdout.write(
                 f"Demo: {len(made.sites)} sites, {made.participants} participants, "
-                f"{made.visits} visits."
+                f"{made.visits} visits, {events} overdose and medical events."
             )
+            self.stdout.write(engagement.summary())
         self.stdout.write(f"Demo logins (password {demo.DEMO_PASSWORD}):")
         for username, _first, role, site_names in demo.STAFF:
             where = ", ".join(site_names) or "administration"
