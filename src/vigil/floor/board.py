@@ -73,6 +73,11 @@ class Tile:
         return "none" if self.occupancy else "free"
 
     @property
+    def alarm_kinds(self) -> set[str]:
+        """Kinds with an open alarm: the tile shows those as alarms, not again as timers."""
+        return {a.kind for a in self.alarms}
+
+    @property
     def flashing(self) -> bool:
         return any(a.state == "active" for a in self.alarms)
 
