@@ -77,7 +77,7 @@ def build_code(items: CodeItems) -> str:
 
 def normalise_code(text: str) -> str | None:
     """A code typed by staff (spaces, dashes, lower case allowed) in canonical form, or None."""
-    compact = "".join(ch for ch in (text or "").upper() if ch.isalnum())
+    compact = "".join(ch for ch in (text or "").upper() if ch.isascii() and ch.isalnum())
     if len(compact) != 8:
         return None
     mm, dd, yy, gender, place = compact[:2], compact[2:4], compact[4:6], compact[6], compact[7]

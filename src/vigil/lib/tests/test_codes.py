@@ -70,3 +70,9 @@ def test_alias_is_pronounceable():
     alias = pronounceable_alias(random.Random(1))
     assert alias[0].isupper() and len(alias) == 6
     assert all(alias.lower()[i] in "aeiou" for i in (1, 3, 5))
+
+
+def test_non_ascii_digits_and_letters_never_make_a_code():
+    # Found by hypothesis: "²" is a digit to str.isdigit() but not to int().
+    assert normalise_code("MA0²85WS") is None
+    assert normalise_code("MA٠485WS") is None

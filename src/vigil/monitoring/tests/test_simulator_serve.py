@@ -35,11 +35,8 @@ def test_an_overdose_in_b1_raises_a_high_alarm_there_and_nothing_in_empty_b2(tmp
         "check_in(site=s, participant=p, by=desk, intake=intake(), "
         "place=s.places.get(label='B1'))",
     )
-    # A running server reads device bindings when it starts (bindings made by another
-    # process reach it at its next start), so the monitors are bound first.
-    bound = server.vigil("simulate", "--site", "Sim CHEL", "--booths", "2", "--register-only")
-    assert "2 simulated monitors bound" in bound
     server.start()
+    # The simulator registers and binds its monitors itself, with the server already running.
     try:
         simulator = subprocess.Popen(
             [*VIGIL, "simulate", "--site", "Sim CHEL", "--scenario", "overdose"]
@@ -67,6 +64,7 @@ def test_an_overdose_in_b1_raises_a_high_alarm_there_and_nothing_in_empty_b2(tmp
                 simulator.wait()
         assert simulator.returncode == 0, err
         assert "B1: overdose begins" in err
+        assert "Simulating 2 monitors at Sim CHEL (B1, B2)" in out
         assert " 0 AE, 0 AR" in out, out + err
         alarms = open_alarms(server)
     finally:
@@ -74,3 +72,6 @@ def test_an_overdose_in_b1_raises_a_high_alarm_there_and_nothing_in_empty_b2(tmp
     high_at_b1 = {a["kind"] for a in alarms if a["place"] == "B1" and a["priority"] == "high"}
     assert high_at_b1 & HIGH_VITAL_ALARMS, alarms
     assert [a for a in alarms if a["place"] == "B2"] == []
+    # Binding again (another run, or --register-only to prepare a demo) changes nothing.
+    again = server.vigil("simulate", "--site", "Sim CHEL", "--booths", "2", "--register-only")
+    assert "2 simulated monitors bound at Sim CHEL: B1, B2." in again

@@ -78,8 +78,8 @@ class Command(BaseCommand):
             type=float,
             default=1.0,
             help="simulated seconds per real second: 10 sends ten messages a second per device "
-            "and message times run ten times faster, so above 1 the server soon flags the "
-            "monitors' clocks as off (a low, administrative alarm) (default 1)",
+            "and message times run ten times faster, so above 1 the device list soon shows the "
+            "monitors' clocks as off (default 1)",
         )
         parser.add_argument(
             "--gateway",
