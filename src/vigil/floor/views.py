@@ -3,10 +3,14 @@
 import asyncio
 import hashlib
 import json
+import threading
+import time
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -36,13 +40,66 @@ BOARD_MIN_INTERVAL = 0.5
 HEARTBEAT_SECONDS = 10
 
 
-def _board_html(request, site) -> str:
+CSRF_PLACEHOLDER = "__vigil_csrf__"
+
+
+def _board_html(request, site, csrf_value: str | None = None) -> str:
+    """The board for `request`'s role. A shared render carries a placeholder where each form's
+    CSRF token goes (a tap that lands before htmx has loaded posts the form itself)."""
     board = build_board(site, clock.now())
     return render_to_string(
         "floor/_board.html",
-        {"board": board, "end_reasons": EndReason.choices, "CheckResult": CheckResult},
+        {
+            "board": board,
+            "end_reasons": EndReason.choices,
+            "CheckResult": CheckResult,
+            "csrf_value": csrf_value if csrf_value is not None else get_token(request),
+        },
         request=request,
     )
+
+
+@dataclass
+class _Render:
+    html: str
+    at: float  # time.monotonic() when rendering started
+    cost: float  # seconds it took
+
+
+class SharedBoards:
+    """One render of a site's board per moment, shared by all its screens of one role.
+
+    Rendering a large board costs hundreds of milliseconds; done once per screen per second it
+    would starve the alarm path. A stream asks for a board no older than the last change it
+    heard of; a render already made since then is reused, and a big board is re-rendered on
+    the timer only as often as a few times its own cost allows.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._renders: dict[tuple, _Render] = {}
+
+    def get(self, request, site, not_before: float) -> str:
+        key = (site.pk, getattr(request.user, "role", ""))
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            cached = self._renders.get(key)
+            now = time.monotonic()
+            if (
+                cached
+                and cached.at >= not_before
+                and now - cached.at < max(TICK_SECONDS, 4 * cached.cost)
+            ):
+                return cached.html.replace(CSRF_PLACEHOLDER, get_token(request))
+            html = _board_html(request, site, CSRF_PLACEHOLDER)
+            cached = _Render(html=html, at=now, cost=time.monotonic() - now)
+            self._renders[key] = cached
+        return cached.html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+shared_boards = SharedBoards()
 
 
 @allow(FLOOR_STAFF)
@@ -105,7 +162,7 @@ async def board_events(request, site_id: int):
     """
     user = await request.auser()
     site = await sync_to_async(site_for)(user, site_id)
-    render_board = sync_to_async(_board_html)
+    render_board = sync_to_async(shared_boards.get)
     render_alarms = sync_to_async(_alarms_html)
 
     async def stream():
@@ -116,6 +173,7 @@ async def board_events(request, site_id: int):
         sent = _Sent()
         last_beat = last_board = 0.0
         board_due = alarms_due = True
+        changed_at = 0.0  # when this stream last heard of a change: no older board will do
         try:
             yield "retry: 1000\n\n"
             while True:
@@ -125,7 +183,7 @@ async def board_events(request, site_id: int):
                         yield _sse("alarms", html)
                     alarms_due = False
                 if board_due and loop.time() - last_board >= BOARD_MIN_INTERVAL:
-                    html = await render_board(request, site)
+                    html = await render_board(request, site, changed_at)
                     last_board = loop.time()
                     board_due = False
                     if sent.changed("board", html):
@@ -141,9 +199,14 @@ async def board_events(request, site_id: int):
                 except TimeoutError:
                     board_due = alarms_due = True  # timers move on: re-render, send if changed
                     continue
-                if event.get("type") in ("alarm", "resync"):
+                # Everything that queued up meanwhile is one change: render once for the burst.
+                events = [event]
+                while not subscription.queue.empty():
+                    events.append(subscription.queue.get_nowait())
+                if any(e.get("type") in ("alarm", "resync") for e in events):
                     alarms_due = True
                 board_due = True
+                changed_at = time.monotonic()
         finally:
             hub.unsubscribe(subscription)
 

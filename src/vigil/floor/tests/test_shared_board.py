@@ -1,0 +1,62 @@
+import re
+import time
+
+import pytest
+from django.middleware.csrf import _unmask_cipher_token
+from django.test import RequestFactory
+
+from vigil.accounts.roles import Role
+from vigil.floor import actions, views
+from vigil.sites.models import PlaceKind
+from vigil.testing import SiteFactory, StaffFactory, intake, participant
+
+pytestmark = pytest.mark.django_db
+
+
+def request_for(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    return request
+
+
+def test_screens_of_one_role_share_a_render_until_something_changes(django_assert_num_queries):
+    site = SiteFactory(places={PlaceKind.BOOTH: 2})
+    nurse_a, nurse_b = (StaffFactory(role=Role.NURSE, sites=[site]) for _ in range(2))
+    desk = StaffFactory(role=Role.FRONT_DESK, sites=[site])
+    boards = views.SharedBoards()
+    first = boards.get(request_for(nurse_a), site, 0.0)
+    with django_assert_num_queries(0):
+        assert boards.get(request_for(nurse_b), site, 0.0) == first  # the same render, no queries
+    assert "Wren" not in first
+
+    changed_at = time.monotonic()
+    actions.check_in(
+        site=site,
+        participant=participant(site, alias="Wren"),
+        intake=intake(),
+        by=desk,
+        place=site.places.get(label="B1"),
+    )
+    assert "Wren" in boards.get(request_for(nurse_b), site, changed_at)  # newer than the change
+    assert "Wren" in boards.get(request_for(desk), site, 0.0)  # another role renders its own
+
+
+def test_each_screen_gets_its_own_csrf_token_in_the_shared_render():
+    site = SiteFactory(places={PlaceKind.BOOTH: 1})
+    nurse_a, nurse_b = (StaffFactory(role=Role.NURSE, sites=[site]) for _ in range(2))
+    actions.check_in(
+        site=site,
+        participant=participant(site),
+        intake=intake(),
+        by=nurse_a,
+        place=site.places.get(),
+    )
+    boards = views.SharedBoards()
+    a, b = request_for(nurse_a), request_for(nurse_b)
+    html_a, html_b = boards.get(a, site, 0.0), boards.get(b, site, 0.0)
+    assert views.CSRF_PLACEHOLDER not in html_a + html_b
+    token_a = set(re.findall(r'name="csrfmiddlewaretoken" value="(\w{64})"', html_a))
+    token_b = set(re.findall(r'name="csrfmiddlewaretoken" value="(\w{64})"', html_b))
+    assert len(token_a) == len(token_b) == 1 and token_a != token_b
+    # Each is a valid token for its own session (the masked form of that session's secret).
+    assert _unmask_cipher_token(token_a.pop()) == a.META["CSRF_COOKIE"]
