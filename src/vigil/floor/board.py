@@ -153,6 +153,7 @@ def build_board(site: Site, now: datetime) -> Board:
     }
     waiting = list(
         Visit.objects.filter(site=site, status=VisitStatus.WAITING)
+        .exclude(status=VisitStatus.ENDED)  # lets the planner use the open-visits index
         .select_related("participant")
         .order_by("checked_in_at", "pk")
     )

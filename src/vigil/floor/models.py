@@ -82,6 +82,12 @@ class Visit(models.Model):
                 name="visit_open_by_site",
                 condition=~Q(status="ended"),
             ),
+            # "Is this person already checked in?" at every check-in, whatever the history.
+            models.Index(
+                fields=["participant"],
+                name="visit_open_by_participant",
+                condition=~Q(status="ended"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,15 +116,26 @@ def find(jurisdiction, query: str, limit: int = 10) -> list[Participant]:
     query = (query or "").strip()
     if not query:
         return []
-    condition = Q(alias__istartswith=query)
-    code = normalise_code(query)
-    if code:
-        condition |= Q(code_hash=_hash(code))
-    found = (
-        Participant.objects.filter(condition, jurisdiction=jurisdiction)
+    # A range on lower(alias) walks the (jurisdiction, lower(alias)) unique index; a plain
+    # istartswith would read every participant of the jurisdiction.
+    prefix = query.lower()
+    found = list(
+        Participant.objects.alias(alias_lower=Lower("alias"))
+        .filter(
+            alias_lower__gte=prefix,
+            alias_lower__lt=prefix + "\U0010ffff",
+            alias__istartswith=query,
+            jurisdiction=jurisdiction,
+        )
         .select_related("merged_into")
         .order_by(Lower("alias"))[: limit * 2]
     )
+    code = normalise_code(query)
+    if code:
+        found += Participant.objects.filter(
+            code_hash=_hash(code), jurisdiction=jurisdiction
+        ).select_related("merged_into")
+        found.sort(key=lambda p: p.alias.lower())
     people: dict[int, Participant] = {}
     for person in found:
         survivor = person.merged_into or person
