@@ -119,7 +119,7 @@ def find(jurisdiction, query: str, limit: int = 10) -> list[Participant]:
     # A range on lower(alias) walks the (jurisdiction, lower(alias)) unique index; a plain
     # istartswith would read every participant of the jurisdiction.
     prefix = query.lower()
-    found = list(
+    found: list[Participant] = list(
         Participant.objects.alias(alias_lower=Lower("alias"))
         .filter(
             alias_lower__gte=prefix,
