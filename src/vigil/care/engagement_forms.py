@@ -232,7 +232,34 @@ class CareSettingsForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["potent"].splitlines() if line.strip()]
 
 
-class ReferralForm(forms.Form):
+class _FollowUpForm(forms.Form):
+    """A referral step's follow-up date (never in the past) and a short note."""
+
+    follow_up_due = forms.DateField(
+        label=_("Follow up by"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a date.")},
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=200,
+        help_text=_("No names or identifying details."),
+    )
+
+    def __init__(self, *args, today: date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or date.today()
+
+    def clean_follow_up_due(self):
+        due = self.cleaned_data.get("follow_up_due")
+        if due is not None and due < self.today:
+            raise forms.ValidationError(_("The follow-up date is in the past."))
+        return due
+
+
+class ReferralForm(_FollowUpForm):
     site = forms.ChoiceField(label=_("Site"))
     kind = forms.ChoiceField(
         label=_("Referral to"),
@@ -253,36 +280,17 @@ class ReferralForm(forms.Form):
         max_length=120,
         help_text=_("e.g. the clinic's name. Nothing about the participant."),
     )
-    follow_up_due = forms.DateField(
-        label=_("Follow up by"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a date.")},
-    )
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=200,
-        help_text=_("No names or identifying details."),
-    )
 
     def __init__(self, *args, sites=(), today: date | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today or date.today()
+        super().__init__(*args, today=today, **kwargs)
         field = self.fields["site"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(str(s.pk), s.name) for s in sites]
         if not self.is_bound:
             self.fields["follow_up_due"].initial = self.today + timedelta(days=7)
 
-    def clean_follow_up_due(self):
-        due = self.cleaned_data.get("follow_up_due")
-        if due is not None and due < self.today:
-            raise forms.ValidationError(_("The follow-up date is in the past."))
-        return due
 
-
-class AdvanceForm(forms.Form):
+class AdvanceForm(_FollowUpForm):
     to = forms.ChoiceField(
         label=_("Next step"),
         widget=forms.RadioSelect,
@@ -295,34 +303,16 @@ class AdvanceForm(forms.Form):
         help_text=_("Leave as it is for now."),
         error_messages={"invalid": _("Enter a date and time.")},
     )
-    follow_up_due = forms.DateField(
-        label=_("Next follow-up by"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("Enter a date.")},
-    )
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=200,
-        help_text=_("No names or identifying details."),
-    )
 
     def __init__(self, *args, allowed=(), today: date | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today or date.today()
+        super().__init__(*args, today=today, **kwargs)
+        self.fields["follow_up_due"].label = _("Next follow-up by")
         field = self.fields["to"]
         assert isinstance(field, forms.ChoiceField)
         order = list(ReferralStatus.values)
         field.choices = [
             (value, ReferralStatus(value).label) for value in sorted(allowed, key=order.index)
         ]
-
-    def clean_follow_up_due(self):
-        due = self.cleaned_data.get("follow_up_due")
-        if due is not None and due < self.today:
-            raise forms.ValidationError(_("The follow-up date is in the past."))
-        return due
 
 
 class DirectToTreatmentForm(forms.Form):
