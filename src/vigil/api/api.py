@@ -18,6 +18,7 @@ from vigil.lib import clock
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPEN, AlarmError
 from vigil.monitoring.engine import current_engine
+from vigil.monitoring.hl7in import PULSE, RESP, SPO2, usable_value
 from vigil.monitoring.models import Alarm, Device, Reading
 from vigil.monitoring.vitals import Observation
 from vigil.sites.access import sites_for
@@ -79,15 +80,6 @@ class Error(Schema):
     detail: str
 
 
-def _clean(value: float | None, low: float, high: float, zero_ok: bool = False) -> float | None:
-    """Out-of-range and sentinel values are "no data", as from HL7 devices."""
-    if value is None:
-        return None
-    if value == 0 and zero_ok:
-        return 0.0
-    return value if low < value <= high else None
-
-
 @api.post("/ingest", auth=DeviceToken(), response={200: IngestOut, 422: Error}, tags=["devices"])
 def ingest(request, data: IngestIn):
     """A bridge (Bluetooth oximeter, washroom motion or door sensor) posts one observation.
@@ -98,9 +90,9 @@ def ingest(request, data: IngestIn):
         device_id=device.device_id,
         received_at=now,
         observed_at=data.observed_at,
-        spo2=_clean(data.spo2, 0, 100),
-        pulse=_clean(data.pulse, 0, 350),
-        resp=_clean(data.resp, 0, 150, zero_ok=True),
+        spo2=usable_value(SPO2, data.spo2),
+        pulse=usable_value(PULSE, data.pulse),
+        resp=usable_value(RESP, data.resp),
         apnea=data.apnea,
         motion=data.motion,
         occupied=data.occupied,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vigil.floor.models import CheckResult, Occupancy, Visit, VisitStatus
 from vigil.floor.supervision import Supervision, Timers, supervise
+from vigil.monitoring.models import PRIORITY_RANK, open_alarms_by_urgency
 from vigil.sites.models import Place, PlaceKind, Site
 
 GROUPS = [
@@ -23,7 +24,6 @@ GROUPS = [
 ]
 
 
-PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
 TREND_SECONDS = 120
 
 
@@ -157,17 +157,9 @@ def build_board(site: Site, now: datetime) -> Board:
         .select_related("participant")
         .order_by("checked_in_at", "pk")
     )
-    from vigil.monitoring.models import Alarm
-
-    open_alarms = list(
-        Alarm.objects.filter(site=site, state__in=["active", "acknowledged", "claimed"])
-        .select_related("place", "claimed_by", "acknowledged_by")
-        .order_by("raised_at")
-    )
-    open_alarms.sort(key=lambda a: (-PRIORITY_RANK.get(a.priority, 0), a.raised_at))
+    open_alarms = open_alarms_by_urgency(site, now)
     alarms_by_place: dict[int, list] = {}
     for alarm in open_alarms:
-        alarm.sounding = alarm.sounding_at(now)
         alarms_by_place.setdefault(alarm.place_id, []).append(alarm)
     by_kind: dict[str, list[Tile]] = {kind: [] for kind, _ in GROUPS}
     for place in places:

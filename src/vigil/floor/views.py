@@ -242,9 +242,7 @@ def _floor_action(request, site_id: int, do):
     site = site_for(request.user, site_id)
     try:
         do(site)
-    except actions.PlaceTaken as exc:
-        return _after_action(request, site, str(exc), status=409)
-    except FloorError as exc:
+    except FloorError as exc:  # PlaceTaken included
         return _after_action(request, site, str(exc), status=409)
     return _after_action(request, site)
 

@@ -84,10 +84,6 @@ def timers_for(site_id: int) -> Timers:
     )
 
 
-def _state_of(alarm: Alarm) -> AlarmState:
-    return alarm.machine_state()
-
-
 def raise_alarm(
     *,
     place,
@@ -124,7 +120,7 @@ def raise_alarm(
             rule_version=rule_version,
             detail=detail or {},
         )
-        alarm.next_deadline_at = machine.next_deadline(_state_of(alarm), timers)
+        alarm.next_deadline_at = machine.next_deadline(alarm.machine_state(), timers)
         try:
             with transaction.atomic():
                 alarm.save()
@@ -141,7 +137,7 @@ def raise_alarm(
 def _change(
     alarm: Alarm, apply: Callable[[AlarmState], None], at: datetime, timers: Timers, by=None
 ) -> list[str]:
-    state = _state_of(alarm)
+    state = alarm.machine_state()
     apply(state)
     if not state.changes:
         return []
@@ -211,9 +207,9 @@ def take_due_steps(alarm_id: int, now: datetime) -> list[Step]:
     with transaction.atomic():
         alarm = Alarm.objects.select_for_update().select_related("place", "site").get(pk=alarm_id)
         timers = timers_for(alarm.site_id)
-        steps = machine.due_steps(_state_of(alarm), now, timers)
+        steps = machine.due_steps(alarm.machine_state(), now, timers)
         if not steps:
-            alarm.next_deadline_at = machine.next_deadline(_state_of(alarm), timers)
+            alarm.next_deadline_at = machine.next_deadline(alarm.machine_state(), timers)
             alarm.save(update_fields=["next_deadline_at"])
             return []
 

@@ -156,6 +156,7 @@ class AlarmEngine:
             state__in=list(OPEN), condition_active=True
         ).values_list("place_id", "kind"):
             open_alarms[place_id].add(kind)
+        fresh: list[Watched] = []
         for place in Place.objects.filter(in_service=True).select_related("site"):
             version, settings = self.rules.get(place.site_id, (1, RuleSettings()))
             watched = self.places.get(place.pk)
@@ -169,18 +170,21 @@ class AlarmEngine:
                     active=set(open_alarms.get(place.pk, set())),
                 )
                 self.places[place.pk] = watched
-                self._replay_recent(watched)
+                fresh.append(watched)
             watched.occupied = place.pk in occupied
             watched.visit_id = occupied.get(place.pk)
             watched.device_ids = by_place.get(place.pk, set())
             watched.repeat_after = timedelta(minutes=place.site.occupancy_limit_minutes)
+        if fresh:
+            self._replay_recent({w.place_id: w for w in fresh})
 
-    def _replay_recent(self, watched: Watched) -> None:
-        """Rebuild a monitor's memory from the last minute of stored readings."""
+    def _replay_recent(self, places: dict[int, Watched]) -> None:
+        """Rebuild new monitors' memory from the last minute of stored readings (one query)."""
         since = clock.now() - timedelta(seconds=60)
-        for r in Reading.objects.filter(place_id=watched.place_id, received_at__gte=since).order_by(
-            "received_at"
-        ):
+        readings = Reading.objects.filter(place_id__in=list(places), received_at__gte=since)
+        for r in readings.order_by("received_at", "pk"):
+            assert r.place_id is not None  # filtered on place above
+            watched = places[r.place_id]
             obs = Observation(
                 device_id=str(r.device_id),
                 received_at=r.received_at,

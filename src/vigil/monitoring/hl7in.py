@@ -519,6 +519,14 @@ def _read_obx(segment: Any, position: int, unescape: Callable[[str], str]) -> _R
     return _Reading(quantity, rank, number, at)
 
 
+def usable_value(quantity: str, number: float | None) -> float | None:
+    """A value as the gateway would keep it, or None for "no data" (sentinels, out of physical
+    range, SpO2 0). The HTTP ingest applies the same rule to what bridges send."""
+    if number is None or number in _NOT_AVAILABLE or _out_of_range(quantity, number, ""):
+        return None
+    return float(number)
+
+
 def _out_of_range(quantity: str, number: float, shown: str) -> str:
     if quantity == SPO2:
         if number == 0:

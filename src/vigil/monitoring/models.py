@@ -175,6 +175,23 @@ class Alarm(models.Model):
         return sounding(self.machine_state(), now)
 
 
+PRIORITY_RANK = {Priority.HIGH: 3, Priority.MEDIUM: 2, Priority.LOW: 1}
+
+
+def open_alarms_by_urgency(site, now) -> list[Alarm]:
+    """A site's open alarms, most urgent first (priority, then the oldest), each marked with
+    whether screens should sound for it at `now`."""
+    alarms = list(
+        Alarm.objects.filter(site=site, state__in=sorted(s.value for s in OPEN))
+        .select_related("place", "claimed_by", "acknowledged_by")
+        .order_by("raised_at")
+    )
+    alarms.sort(key=lambda a: (-PRIORITY_RANK.get(Priority(a.priority), 0), a.raised_at))
+    for alarm in alarms:
+        alarm.sounding = alarm.sounding_at(now)
+    return alarms
+
+
 class AlarmEvent(models.Model):
     """One step in an alarm's timeline: raised, acknowledged, escalated, notified, resolved..."""
 

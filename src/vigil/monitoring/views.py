@@ -13,22 +13,17 @@ from vigil.lib import clock
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPENS_CARE_RECORD, AlarmError
 from vigil.monitoring.labels import OUTCOME
-from vigil.monitoring.models import Alarm
+from vigil.monitoring.models import Alarm, open_alarms_by_urgency
 from vigil.sites.access import site_for, sites_for
 
 
 def alarm_panel_context(site, now) -> dict:
-    from vigil.floor.board import PRIORITY_RANK
-
-    alarms = list(
-        Alarm.objects.filter(site=site, state__in=["active", "acknowledged", "claimed"])
-        .select_related("place", "claimed_by")
-        .order_by("raised_at")
-    )
-    alarms.sort(key=lambda a: (-PRIORITY_RANK.get(a.priority, 0), a.raised_at))
-    for alarm in alarms:
-        alarm.sounding = alarm.sounding_at(now)
-    return {"alarms": alarms, "now": now, "outcomes": OUTCOME, "site": site}
+    return {
+        "alarms": open_alarms_by_urgency(site, now),
+        "now": now,
+        "outcomes": OUTCOME,
+        "site": site,
+    }
 
 
 @allow(FLOOR_STAFF)

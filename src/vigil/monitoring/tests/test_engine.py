@@ -159,3 +159,29 @@ def test_a_device_clock_that_is_off_raises_no_alarm():
 
     asyncio.run(run_engine(scenario))
     assert not Alarm.objects.exists()
+
+
+def test_a_restarted_engine_remembers_the_last_minute_of_readings():
+    site, nurse, booth, device = setup_booth()
+    from vigil.monitoring.models import Reading
+
+    now = clock.now()
+    for n, spo2 in enumerate((97, 96, 95)):
+        Reading.objects.create(
+            device=device,
+            place=booth,
+            received_at=now - timedelta(seconds=30 - n),
+            spo2=spo2,
+            pulse=80,
+            resp=14,
+        )
+    Reading.objects.create(
+        device=device, place=booth, received_at=now - timedelta(minutes=5), spo2=60
+    )
+
+    async def scenario(engine):
+        return engine.vitals(booth.pk)
+
+    last, trend = asyncio.run(run_engine(scenario))
+    assert [o.spo2 for o in trend] == [97, 96, 95]  # the five-minute-old one is not replayed
+    assert last.spo2 == 95
