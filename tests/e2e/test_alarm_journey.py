@@ -75,8 +75,16 @@ def test_overdose_alarm_reaches_every_screen_with_sound(browser, vigil_server):
         page.click("#enable-sound")
         expect(page.locator("body")).not_to_have_class(re.compile("sound-off"))
 
+    # Live vitals come as a small `vitals` event each second, written into the tile in place.
+    nurse.evaluate(
+        "window.vitalsEvents = 0; document.getElementById('vitals-feed')"
+        ".addEventListener('htmx:sseBeforeMessage', () => window.vitalsEvents++)"
+    )
     # B2's monitor sends once, then nothing: "monitoring lost", a medium (technical) alarm.
     assert send_one_reading(server.mllp_port, "0009FBFFFF0000B2") == "AA"
+    expect(nurse.locator("#tile-B2 .vitals b.spo2")).to_have_text("97", timeout=LIVE)
+    expect(nurse.locator("#tile-B2 .vitals b.pulse")).to_have_text("78")
+    assert nurse.evaluate("window.vitalsEvents") > 0
     lost = nurse.locator("#alarms .alarm[data-place=B2]")
     expect(lost).to_contain_text("Monitoring lost", timeout=LIVE)
     expect(lost).to_have_attribute("data-priority", "medium")

@@ -218,3 +218,29 @@ def _vitals(place_id: int, now: datetime) -> Vitals | None:
         resp_path=sparkline([o.resp for o in recent], low=0, high=30),
         stale=(now - last.received_at).total_seconds() > 10,
     )
+
+
+def live_vitals(site: Site, now: datetime) -> dict[str, dict]:
+    """Every occupied place's latest vitals and trend, keyed by place label, for the screens'
+    small per-second `vitals` event (the whole board is not re-sent for them). A place the
+    engine has nothing for is listed with `"none": True` so its screen hides old figures."""
+    from vigil.monitoring.templatetags.alarms import vital
+
+    labels = Occupancy.objects.filter(place__site=site, ended_at__isnull=True).values_list(
+        "place_id", "place__label"
+    )
+    payload: dict[str, dict] = {}
+    for place_id, label in labels:
+        vitals = _vitals(place_id, now)
+        if vitals is None:
+            payload[label] = {"none": True}
+            continue
+        payload[label] = {
+            "spo2": vital(vitals.spo2),
+            "resp": vital(vitals.resp),
+            "pulse": vital(vitals.pulse),
+            "spo2_path": vitals.spo2_path,
+            "resp_path": vitals.resp_path,
+            "stale": vitals.stale,
+        }
+    return payload

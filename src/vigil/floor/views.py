@@ -21,10 +21,11 @@ from vigil.accounts.middleware import allow
 from vigil.accounts.roles import CHECK_IN, FLOOR_STAFF
 from vigil.floor import actions
 from vigil.floor.actions import FloorError, Intake, floor_topic
-from vigil.floor.board import build_board
+from vigil.floor.board import build_board, live_vitals
 from vigil.floor.forms import EndVisitForm, IntakeForm
 from vigil.floor.models import CheckResult, EndReason, Occupancy, Visit, VisitStatus
 from vigil.lib import clock
+from vigil.lib.dbthread import keep_connection
 from vigil.lib.hub import hub
 from vigil.participants import actions as registry
 from vigil.participants.forms import RegisterForm
@@ -32,11 +33,13 @@ from vigil.participants.models import Participant
 from vigil.sites.access import site_for
 from vigil.sites.models import Place
 
-# How often an open stream re-renders even without a change (so due checks, live vitals and
-# re-sounding alarms appear on time), the least time between two whole-board renders, and how
-# often it sends a heartbeat so a screen can tell it is still live.
+# How often an open stream sends live vitals (and re-renders the alarm panel, so re-sounding
+# alarms appear on time), the least time between two whole-board renders, how often the board
+# is re-rendered with no change (so due checks move on), and how often it sends a heartbeat so
+# a screen can tell it is still live.
 TICK_SECONDS = 1.0
 BOARD_MIN_INTERVAL = 0.5
+BOARD_REFRESH_SECONDS = 5.0
 HEARTBEAT_SECONDS = 10
 
 
@@ -59,6 +62,26 @@ def _board_html(request, site, csrf_value: str | None = None) -> str:
     )
 
 
+def _tiles_html(request, site, place_ids: frozenset[int], csrf_value: str) -> str:
+    """Only the tiles of `place_ids`, each marked to replace its old self on the screen (an
+    out-of-band swap): what a screen needs when only those places' alarms changed."""
+    board = build_board(site, clock.now())
+    context = {
+        "board": board,
+        "end_reasons": EndReason.choices,
+        "CheckResult": CheckResult,
+        "csrf_value": csrf_value,
+        "oob": True,
+    }
+    parts = []
+    for group in board.groups:
+        for tile in group.tiles:
+            if tile.place.pk in place_ids:
+                context.update(tile=tile, group_kind=group.kind)
+                parts.append(render_to_string("floor/_tile.html", context, request=request))
+    return "".join(parts)
+
+
 @dataclass
 class _Render:
     html: str
@@ -66,22 +89,22 @@ class _Render:
     cost: float  # seconds it took
 
 
-class SharedBoards:
-    """One render of a site's board per moment, shared by all its screens of one role.
+class SharedRenders:
+    """One render per key per moment, shared by all the screens that ask for it.
 
     Rendering a large board costs hundreds of milliseconds; done once per screen per second it
-    would starve the alarm path. A stream asks for a board no older than the last change it
-    heard of; a render already made since then is reused, and a big board is re-rendered on
+    would starve the alarm path. A stream asks for a render no older than the last change it
+    heard of; a render already made since then is reused, and an expensive one is redone on
     the timer only as often as a few times its own cost allows.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, min_age: float) -> None:
+        self.min_age = min_age
         self._lock = threading.Lock()
         self._locks: dict[tuple, threading.Lock] = {}
         self._renders: dict[tuple, _Render] = {}
 
-    def get(self, request, site, not_before: float) -> str:
-        key = (site.pk, getattr(request.user, "role", ""))
+    def shared(self, key: tuple, not_before: float, render) -> str:
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -90,16 +113,68 @@ class SharedBoards:
             if (
                 cached
                 and cached.at >= not_before
-                and now - cached.at < max(TICK_SECONDS, 4 * cached.cost)
+                and now - cached.at < max(self.min_age, 4 * cached.cost)
             ):
-                return cached.html.replace(CSRF_PLACEHOLDER, get_token(request))
-            html = _board_html(request, site, CSRF_PLACEHOLDER)
-            cached = _Render(html=html, at=now, cost=time.monotonic() - now)
-            self._renders[key] = cached
-        return cached.html.replace(CSRF_PLACEHOLDER, get_token(request))
+                return cached.html
+            html = render()
+            self._renders[key] = _Render(html=html, at=now, cost=time.monotonic() - now)
+        if len(self._renders) > self.KEEP:
+            self._forget_old(now)
+        return html
+
+    KEEP = 64  # renders kept before old ones are dropped (keys of changed tiles come and go)
+
+    def _forget_old(self, now: float) -> None:
+        with self._lock:
+            for key, cached in list(self._renders.items()):
+                if now - cached.at > 60 and not self._locks[key].locked():
+                    del self._renders[key]
+                    del self._locks[key]
+
+
+class SharedBoards(SharedRenders):
+    """The board of one site for one role (the forms differ by role); each form's CSRF token
+    is filled in per screen."""
+
+    def __init__(self) -> None:
+        super().__init__(min_age=TICK_SECONDS)
+
+    def get(self, request, site, not_before: float) -> str:
+        keep_connection()  # executor threads keep their connection between renders
+        html = self.shared(
+            (site.pk, getattr(request.user, "role", "")),
+            not_before,
+            lambda: _board_html(request, site, CSRF_PLACEHOLDER),
+        )
+        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+    def tiles(self, request, site, place_ids: frozenset[int], not_before: float) -> str:
+        keep_connection()
+        html = self.shared(
+            (site.pk, getattr(request.user, "role", ""), place_ids),
+            not_before,
+            lambda: _tiles_html(request, site, place_ids, CSRF_PLACEHOLDER),
+        )
+        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+class SharedVitals(SharedRenders):
+    """The `vitals` event of one site: the same for every role and screen."""
+
+    def __init__(self) -> None:
+        super().__init__(min_age=TICK_SECONDS * 0.9)
+
+    def get(self, site) -> str:
+        keep_connection()
+        return self.shared(
+            (site.pk,),
+            time.monotonic() - TICK_SECONDS * 0.9,
+            lambda: json.dumps(live_vitals(site, clock.now()), separators=(",", ":")),
+        )
 
 
 shared_boards = SharedBoards()
+shared_vitals = SharedVitals()
 
 
 @allow(FLOOR_STAFF)
@@ -155,15 +230,24 @@ class _Sent:
 async def board_events(request, site_id: int):
     """Server-Sent Events for one site's floor screens.
 
-    - `alarms`: the alarm panel, sent the moment an alarm changes (the life-critical path);
+    - `alarms`: the alarm panel, sent the moment an alarm changes (the life-critical path), and
+      re-checked every tick so re-sounding alarms appear on time. It never waits for a board
+      render: boards render in a task of their own, on another thread;
     - `board`: the whole board, on connect (so a reconnecting screen resynchronises), after
-      floor changes (at most once a second) and every tick when it differs from what was sent;
+      floor changes (at most every BOARD_MIN_INTERVAL) and every BOARD_REFRESH_SECONDS so
+      supervision timers move on;
+    - `tiles`: only the tiles whose alarms changed, each replacing its old self (out of band);
+    - `vitals`: every occupied place's latest vitals and trend as one small JSON object, each
+      second when it changed (live vitals do not cost a whole board);
     - `heartbeat`: so a screen can tell it is still live.
     """
     user = await request.auser()
     site = await sync_to_async(site_for)(user, site_id)
-    render_board = sync_to_async(shared_boards.get)
-    render_alarms = sync_to_async(_alarms_html)
+    # Not thread-sensitive: the panel must not queue behind this stream's board render.
+    render_board = sync_to_async(shared_boards.get, thread_sensitive=False)
+    render_alarms = sync_to_async(_alarms_html, thread_sensitive=False)
+    render_vitals = sync_to_async(shared_vitals.get, thread_sensitive=False)
+    render_tiles = sync_to_async(shared_boards.tiles, thread_sensitive=False)
 
     async def stream():
         from vigil.monitoring.actions import alarm_topic
@@ -171,43 +255,89 @@ async def board_events(request, site_id: int):
         subscription = hub.subscribe(floor_topic(site.pk), alarm_topic(site.pk))
         loop = asyncio.get_running_loop()
         sent = _Sent()
-        last_beat = last_board = 0.0
+        last_beat = last_board = last_tick = 0.0
         board_due = alarms_due = True
         changed_at = 0.0  # when this stream last heard of a change: no older board will do
+        board_task: asyncio.Future[str] | None = None
+        tiles_due: set[int] = set()  # places whose alarms changed: send just their tiles
+        tiles_sent_during_board: set[int] = set()  # to send again after an older board lands
+        next_event: asyncio.Future[dict] | None = None
         try:
             yield "retry: 1000\n\n"
             while True:
-                if alarms_due:
+                now = loop.time()
+                tick = now - last_tick >= TICK_SECONDS
+                if alarms_due or tick:
+                    alarms_due = False
                     html = await render_alarms(request, site)
                     if sent.changed("alarms", html):
                         yield _sse("alarms", html)
-                    alarms_due = False
-                if board_due and loop.time() - last_board >= BOARD_MIN_INTERVAL:
-                    html = await render_board(request, site, changed_at)
-                    last_board = loop.time()
-                    board_due = False
+                if board_task is not None and board_task.done():
+                    html = board_task.result()
+                    board_task = None
                     if sent.changed("board", html):
                         yield _sse("board", html)
-                if loop.time() - last_beat >= HEARTBEAT_SECONDS:
-                    last_beat = loop.time()
+                    # The board began before those tiles' change: put them back on top.
+                    tiles_due |= tiles_sent_during_board
+                    tiles_sent_during_board.clear()
+                if tiles_due and not board_due:
+                    places = frozenset(tiles_due)
+                    tiles_due.clear()
+                    html = await render_tiles(request, site, places, changed_at)
+                    if html:
+                        yield _sse("tiles", html)
+                    if board_task is not None:
+                        tiles_sent_during_board.update(places)
+                if now - last_board >= BOARD_REFRESH_SECONDS:
+                    board_due = True
+                if board_due and board_task is None and now - last_board >= BOARD_MIN_INTERVAL:
+                    board_due = False
+                    last_board = now
+                    tiles_due.clear()  # the whole board brings them
+                    board_task = asyncio.ensure_future(render_board(request, site, changed_at))
+                if tick:
+                    last_tick = now
+                    payload = await render_vitals(site)
+                    if sent.changed("vitals", payload):
+                        yield _sse("vitals", payload)
+                if now - last_beat >= HEARTBEAT_SECONDS:
+                    last_beat = now
                     yield _sse("heartbeat", json.dumps({"at": clock.now().isoformat()}))
-                wait = TICK_SECONDS
-                if board_due:
-                    wait = max(0.0, BOARD_MIN_INTERVAL - (loop.time() - last_board))
-                try:
-                    event = await asyncio.wait_for(subscription.get(), timeout=wait)
-                except TimeoutError:
-                    board_due = alarms_due = True  # timers move on: re-render, send if changed
+
+                # Sleep until an event, a finished board, or the next timed job.
+                wake = min(last_tick + TICK_SECONDS, last_board + BOARD_REFRESH_SECONDS)
+                if board_due and board_task is None:
+                    wake = min(wake, last_board + BOARD_MIN_INTERVAL)
+                if next_event is None:
+                    next_event = asyncio.ensure_future(subscription.get())
+                waiting: set[asyncio.Future] = {next_event}
+                if board_task is not None:
+                    waiting.add(board_task)
+                await asyncio.wait(
+                    waiting,
+                    timeout=max(0.0, wake - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not next_event.done():
                     continue
                 # Everything that queued up meanwhile is one change: render once for the burst.
-                events = [event]
+                events = [next_event.result()]
+                next_event = None
                 while not subscription.queue.empty():
                     events.append(subscription.queue.get_nowait())
                 if any(e.get("type") in ("alarm", "resync") for e in events):
                     alarms_due = True
-                board_due = True
+                # An alarm changes one tile; anything else (a check-in, a check, a notice, a
+                # resync) may change the whole board.
+                if all(e.get("type") == "alarm" and e.get("place") for e in events):
+                    tiles_due.update(e["place"] for e in events)
+                else:
+                    board_due = True
                 changed_at = time.monotonic()
         finally:
+            for pending in (board_task, next_event):
+                if pending is not None:
+                    pending.cancel()
             hub.unsubscribe(subscription)
 
     return StreamingHttpResponse(

@@ -10,6 +10,7 @@ at; alarm writes run in order on one dedicated thread.
 """
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict, deque
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 
 from vigil.floor.board import timers_for as floor_timers_for
 from vigil.floor.models import CheckResult, Occupancy
@@ -27,9 +29,17 @@ from vigil.lib.dbthread import keep_connection
 from vigil.lib.hub import hub
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPEN
-from vigil.monitoring.models import Alarm, Device, DeviceKind, Reading, RuleVersion
+from vigil.monitoring.models import (
+    PRIORITY_RANK,
+    Alarm,
+    Device,
+    DeviceKind,
+    Reading,
+    RuleVersion,
+)
 from vigil.monitoring.rules import (
     ADMINISTRATIVE,
+    PRIORITY,
     Condition,
     PlaceMonitor,
     RuleSettings,
@@ -71,7 +81,10 @@ class AlarmEngine:
             str, tuple[int, int | None, str]
         ] = {}  # device_id -> (pk, place_id, kind)
         self.rules: dict[int, tuple[int, RuleSettings]] = {}  # site_id -> (version, settings)
+        # Alarm writes have a thread of their own; the ticker's floor reads another, so an
+        # alarm is never queued behind a read of every occupancy.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-alarms")
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-alarm-reads")
         self._pending: set[asyncio.Future] = set()
         self._reloaded_at = 0.0
         self._started_at: datetime | None = None
@@ -97,6 +110,7 @@ class AlarmEngine:
             hub.unsubscribe(devices)
             hub.unsubscribe(alarms)
             self._db.shutdown(wait=False, cancel_futures=True)
+            self._reads.shutdown(wait=False, cancel_futures=True)
 
     async def run_in_db(self, fn, *args):
         loop = asyncio.get_running_loop()
@@ -106,6 +120,16 @@ class AlarmEngine:
             return fn(*args)
 
         return await loop.run_in_executor(self._db, call)
+
+    async def run_read(self, fn, *args):
+        """A read-only query off the alarm-write thread."""
+        loop = asyncio.get_running_loop()
+
+        def call():
+            keep_connection()
+            return fn(*args)
+
+        return await loop.run_in_executor(self._reads, call)
 
     async def _listen(self, subscription) -> None:
         while True:
@@ -262,9 +286,22 @@ class AlarmEngine:
         if warming:
             cleared = {c for c in cleared if c in FLOOR_KINDS}
         watched.active = (watched.active | raised) - cleared
-        for kind in raised:
-            self._spawn(
-                self._raise, watched.place_id, kind, now, watched.visit_id, watched.rule_version
+        if raised:
+            # Every condition of one evaluation in one transaction, the most urgent first.
+            kinds = sorted(raised, key=lambda k: (-PRIORITY_RANK[PRIORITY[Condition(k)]], k))
+            task = asyncio.ensure_future(
+                self.run_in_db(
+                    self._raise,
+                    watched.place_id,
+                    kinds,
+                    now,
+                    watched.visit_id,
+                    watched.rule_version,
+                )
+            )
+            self._pending.add(task)
+            task.add_done_callback(
+                functools.partial(self._raised, watched=watched, kinds=set(kinds))
             )
         for kind in cleared:
             self._spawn(actions.condition_cleared, watched.place_id, kind, now)
@@ -280,8 +317,19 @@ class AlarmEngine:
         if not task.cancelled() and task.exception() is not None:
             log.error("alarm write failed", exc_info=task.exception())
 
-    def _raise(self, place_id: int, kind: str, now: datetime, visit_id, rule_version: int) -> None:
-        place = Place.objects.get(pk=place_id)
+    def _raised(self, task: asyncio.Future, *, watched: Watched, kinds: set[str]) -> None:
+        """A failed alarm write is not forgotten: the conditions are taken out of the place's
+        active set, so the next evaluation (within a tick) raises them again."""
+        self._pending.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("could not raise %s; trying again", sorted(kinds), exc_info=task.exception())
+        watched.active -= kinds
+
+    def _raise(
+        self, place_id: int, kinds: list[str], now: datetime, visit_id, rule_version: int
+    ) -> None:
+        place = Place.objects.select_related("site").get(pk=place_id)
         watched = self.places.get(place_id)
         detail = {}
         if watched and watched.last:
@@ -290,21 +338,27 @@ class AlarmEngine:
                 "pulse": watched.last.pulse,
                 "resp": watched.last.resp,
             }
-        actions.raise_alarm(
-            place=place,
-            kind=Condition(kind),
-            at=now,
-            visit_id=visit_id,
-            rule_version=rule_version,
-            detail=detail,
-            device_id=next(iter(watched.device_ids)) if watched and watched.device_ids else None,
-        )
+        device_id = next(iter(watched.device_ids)) if watched and watched.device_ids else None
+        with transaction.atomic():
+            for kind in kinds:
+                actions.raise_alarm(
+                    place=place,
+                    kind=Condition(kind),
+                    at=now,
+                    visit_id=visit_id,
+                    rule_version=rule_version,
+                    detail=detail,
+                    device_id=device_id,
+                )
 
     async def _ticker(self) -> None:
         while True:
             now = clock.now()
             try:
-                floor = await self.run_in_db(self._floor_conditions, now)
+                floor, occupied = await self.run_read(self._floor_conditions, now)
+                for place_id, watched in self.places.items():
+                    watched.occupied = place_id in occupied
+                    watched.visit_id = occupied.get(place_id)
                 for watched in list(self.places.values()):
                     self._evaluate(watched, now, floor.get(watched.place_id, set()))
                 await self.run_in_db(self._due_steps, now)
@@ -312,9 +366,11 @@ class AlarmEngine:
                 log.exception("alarm engine tick failed; carrying on")
             await asyncio.sleep(TICK_SECONDS)
 
-    def _floor_conditions(self, now: datetime) -> dict[int, set[str]]:
+    def _floor_conditions(self, now: datetime) -> tuple[dict[int, set[str]], dict[int, int]]:
+        """Per occupied place, its supervision conditions; and who is where (place -> visit).
+        Read-only: runs on the read thread; the loop applies the occupancy."""
         result: dict[int, set[str]] = {}
-        occupied = {}
+        occupied: dict[int, int] = {}
         for occ in Occupancy.objects.filter(ended_at__isnull=True).select_related("place__site"):
             occupied[occ.place_id] = occ.visit_id
             state = supervise(
@@ -327,10 +383,7 @@ class AlarmEngine:
             result[occ.place_id] = {
                 str(c) for c in floor_conditions(state.check_state, state.over_limit)
             }
-        for place_id, watched in self.places.items():
-            watched.occupied = place_id in occupied
-            watched.visit_id = occupied.get(place_id)
-        return result
+        return result, occupied
 
     def _due_steps(self, now: datetime) -> None:
         for alarm_id in Alarm.objects.filter(

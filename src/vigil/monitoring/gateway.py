@@ -12,8 +12,10 @@ Only the device identity, times and values are kept: PID/PV1 content is never st
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connections, transaction
 from hl7.mllp import InvalidBlockError, start_hl7_server
@@ -33,6 +35,7 @@ IDLE_SECONDS = (
     120.0  # a device sends every second or so; two minutes of silence ends the connection
 )
 MAX_BATCH = 1000
+SEEN_EVERY_SECONDS = 1.0  # how often devices' last-seen times are written
 
 
 @dataclass
@@ -49,6 +52,8 @@ class ReadingWriter:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-readings")
         self.written = 0
+        self._seen: dict[int, tuple[datetime, float | None]] = {}  # device -> (last, skew)
+        self._seen_written_at = 0.0
 
     async def persist(self, reading: Reading) -> None:
         done = asyncio.get_running_loop().create_future()
@@ -77,18 +82,21 @@ class ReadingWriter:
         finally:
             # Nothing is queued behind the batch in flight, so nothing needs cancelling, and
             # cancel_futures would cancel this close too.
-            self._db.submit(connections.close_all)
+            self._db.submit(self._write_seen_and_close)
             self._db.shutdown(wait=False)
 
-    @staticmethod
-    def _write(readings: list[Reading]) -> None:
+    def _write_seen_and_close(self) -> None:
+        try:
+            with transaction.atomic():
+                self._write_seen()
+        finally:
+            connections.close_all()
+
+    def _write(self, readings: list[Reading]) -> None:
         keep_connection()  # not a new PostgreSQL backend before every acknowledgement
         with transaction.atomic():
             Reading.objects.bulk_create(readings)
-            latest: dict[int, Reading] = {}
             for reading in readings:
-                latest[reading.device_id] = reading
-            for device_id, reading in latest.items():
                 # A device clock more than 30 s off is flagged to administrators (admin, `vigil
                 # devices list`); live rules run on arrival time whatever the device says.
                 skew = (
@@ -96,9 +104,26 @@ class ReadingWriter:
                     if reading.observed_at
                     else None
                 )
-                Device.objects.filter(pk=device_id).update(
-                    last_seen_at=reading.received_at, clock_skew_seconds=skew
-                )
+                self._seen[reading.device_id] = (reading.received_at, skew)
+            if time.monotonic() - self._seen_written_at >= SEEN_EVERY_SECONDS:
+                self._write_seen()
+
+    def _write_seen(self) -> None:
+        """When each device was last heard, for administrators: one statement a second for
+        every device, not an UPDATE per device per batch (they held the write lock the alarm
+        writes need). The engine keeps its own "monitoring lost" timing in memory."""
+        self._seen_written_at = time.monotonic()
+        if not self._seen:
+            return
+        Device.objects.bulk_update(
+            [
+                Device(pk=pk, last_seen_at=at, clock_skew_seconds=skew)
+                for pk, (at, skew) in self._seen.items()
+            ],
+            ["last_seen_at", "clock_skew_seconds"],
+            batch_size=500,
+        )
+        self._seen.clear()
 
 
 class Gateway:

@@ -245,7 +245,9 @@ def replay_rows(
 
     The place counts as occupied and its device as bound for the whole recording. The rules are
     evaluated at every row, and also at the moment silence becomes data loss when rows stop for
-    longer than the window, so an alarm starts at most one row later than it would live.
+    longer than the window, so an alarm starts at most one row later than it would live. Rows
+    of one instant are evaluated one by one, as live: a condition that one shows and the next
+    clears is an episode that starts and ends at that instant (live, it raises an alarm).
     """
     if not rows:
         raise ReplayError(f"{source}: no readings")

@@ -7,6 +7,7 @@ from django.test import RequestFactory
 
 from vigil.accounts.roles import Role
 from vigil.floor import actions, views
+from vigil.lib import clock
 from vigil.sites.models import PlaceKind
 from vigil.testing import SiteFactory, StaffFactory, intake, participant
 
@@ -60,3 +61,28 @@ def test_each_screen_gets_its_own_csrf_token_in_the_shared_render():
     assert len(token_a) == len(token_b) == 1 and token_a != token_b
     # Each is a valid token for its own session (the masked form of that session's secret).
     assert _unmask_cipher_token(token_a.pop()) == a.META["CSRF_COOKIE"]
+
+
+def test_an_alarm_change_sends_only_its_tile_marked_to_replace_the_old_one():
+    from vigil.monitoring import actions as alarm_actions
+    from vigil.monitoring.rules import Condition
+
+    site = SiteFactory(places={PlaceKind.BOOTH: 3})
+    nurse = StaffFactory(role=Role.NURSE, sites=[site])
+    for label in ("B1", "B2"):
+        actions.check_in(
+            site=site,
+            participant=participant(site),
+            intake=intake(),
+            by=nurse,
+            place=site.places.get(label=label),
+        )
+    b1 = site.places.get(label="B1")
+    alarm_actions.raise_alarm(place=b1, kind=Condition.SPO2_CRITICAL, at=clock.now())
+    html = views.SharedBoards().tiles(request_for(nurse), site, frozenset({b1.pk}), 0.0)
+    assert html.count("<article") == 1
+    assert 'id="tile-B1"' in html and 'hx-swap-oob="true"' in html
+    assert 'data-colour="high"' in html
+    assert views.CSRF_PLACEHOLDER not in html and "csrfmiddlewaretoken" in html
+    # The whole board carries no out-of-band marks (it replaces the board as it is).
+    assert "hx-swap-oob" not in views.SharedBoards().get(request_for(nurse), site, 0.0)

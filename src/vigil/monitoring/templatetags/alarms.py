@@ -17,4 +17,4 @@ def alarm_state(state: str) -> str:
 
 @register.filter
 def vital(value) -> str:
-    return "—" if value is None else f"{value:.0f}"
+    return "—" if value is None or value == "" else f"{value:.0f}"  # "": no vitals at all

@@ -185,3 +185,43 @@ def test_a_restarted_engine_remembers_the_last_minute_of_readings():
     last, trend = asyncio.run(run_engine(scenario))
     assert [o.spo2 for o in trend] == [97, 96, 95]  # the five-minute-old one is not replayed
     assert last.spo2 == 95
+
+
+def test_conditions_of_one_reading_are_raised_together_and_a_failed_write_is_tried_again(
+    monkeypatch,
+):
+    """SpO2 82 after 97 is both critical and a fall: one transaction raises both. When that
+    write fails (a locked database, a lost connection), the alarms are not forgotten: the
+    next evaluation raises them."""
+    from django.db import OperationalError
+
+    site, nurse, booth, device = setup_booth()
+    real_raise = actions.raise_alarm
+    failures = []
+
+    def flaky_raise(**kwargs):
+        if not failures:
+            failures.append(kwargs["kind"])
+            raise OperationalError("database is locked")
+        return real_raise(**kwargs)
+
+    monkeypatch.setattr(actions, "raise_alarm", flaky_raise)
+
+    async def scenario(engine):
+        now = clock.now()
+        engine.observe(booth.pk, obs(device, now, spo2=97, pulse=80, resp=14))
+        engine.observe(
+            booth.pk, obs(device, now + timedelta(seconds=1), spo2=82, pulse=80, resp=14)
+        )
+        await wait_until(lambda: not engine._pending)  # the failed write has come back
+        for n in range(2, 4):  # the monitor keeps sending: the next evaluations
+            engine.observe(
+                booth.pk, obs(device, now + timedelta(seconds=n), spo2=82, pulse=80, resp=14)
+            )
+        await settle(engine)
+
+    asyncio.run(run_engine(scenario))
+    assert failures == ["desaturation"]  # high before medium; among equals, by name
+    raised = AlarmEvent.objects.filter(kind="raised")
+    assert set(raised.values_list("alarm__kind", flat=True)) >= {"spo2_critical", "desaturation"}
+    assert Alarm.objects.filter(kind="spo2_critical").count() == 1

@@ -224,7 +224,9 @@ def test_written_rows_read_back_the_same_and_replay(rows):
     result = replay_rows(parsed)
     assert result.rows == len(rows)
     for e in result.episodes:
-        assert e.ended_at is None or e.started_at < e.ended_at
+        # Rows of one instant are evaluated one by one, as the live engine does: a condition
+        # that one of them shows and the next clears is still an alarm (start = end).
+        assert e.ended_at is None or e.started_at <= e.ended_at
 
 
 # -- the command -----------------------------------------------------------------------------
@@ -327,3 +329,15 @@ def test_a_bad_recording_exits_non_zero_with_the_message(tmp_path):
     ok = _run(str(S25047), "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["rows"] == 72
+
+
+def test_a_condition_shown_and_cleared_within_one_instant_is_still_an_episode():
+    t0 = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    lines = [HEADER]
+    for seconds, spo2 in ((0, 97.0), (5, 97.0), (10, 80.0), (10, 97.0), (15, 97.0)):
+        lines.append(f"{(t0 + timedelta(seconds=seconds)).isoformat()},B1,{spo2},80,14\n")
+    result = replay_rows(parse_recording(io.StringIO("".join(lines), newline=""), "gen.csv"))
+    critical = [e for e in result.episodes if e.condition == "spo2_critical"]
+    assert [(e.started_at, e.ended_at) for e in critical] == [
+        (t0 + timedelta(seconds=10), t0 + timedelta(seconds=10))
+    ]

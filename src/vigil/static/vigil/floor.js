@@ -38,6 +38,38 @@
     if (connected) show("live");
   });
 
+  // Live vitals arrive once a second as one small JSON event ({label: {spo2, resp, pulse,
+  // spo2_path, resp_path, stale} | {none: true}}) and are written into the tiles in place;
+  // the whole board is re-sent only when the floor or its alarms change.
+  function showVitals(json) {
+    var all;
+    try { all = JSON.parse(json); } catch (e) { return; }
+    Object.keys(all).forEach(function (label) {
+      var box = document.querySelector('#tile-' + CSS.escape(label) + ' .vitals');
+      if (!box) return;
+      var v = all[label];
+      if (v.none) { box.hidden = true; return; }
+      ["spo2", "resp", "pulse"].forEach(function (name) {
+        var b = box.querySelector("b." + name);
+        if (b && b.textContent !== v[name]) b.textContent = v[name];
+      });
+      var spo2 = box.querySelector("path.spo2"), resp = box.querySelector("path.resp");
+      if (spo2) spo2.setAttribute("d", v.spo2_path);
+      if (resp) resp.setAttribute("d", v.resp_path);
+      box.classList.toggle("stale", !!v.stale);
+      box.hidden = false;
+    });
+  }
+  var feed = document.getElementById("vitals-feed");
+  if (feed) {
+    feed.addEventListener("htmx:sseBeforeMessage", function (event) {
+      event.preventDefault(); // nothing to swap: the tiles are updated here
+      showVitals(event.detail.data);
+      lastMessage = Date.now();
+      if (connected) show("live");
+    });
+  }
+
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
 
   function tick() {
