@@ -50,7 +50,7 @@ test-sqlite:
 # pg_virtualenv (postgresql-common) starts a private cluster and sets PGHOST/PGPORT/PGUSER/
 # PGPASSWORD; an empty DATABASE_URL host and user make libpq read them.
 test-postgres:
-	pg_virtualenv -o 'max_connections=200' sh -c 'DATABASE_URL=postgres:///postgres VIGIL_DB_LEG=postgres $(BIN)/pytest -q'
+	pg_virtualenv -t -o 'max_connections=200' sh -c 'DATABASE_URL=postgres:///postgres VIGIL_DB_LEG=postgres $(BIN)/pytest -q'
 
 clean:
 	rm -rf $(VENV) var

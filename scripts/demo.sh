@@ -19,7 +19,8 @@ for _ in range(120):
         time.sleep(0.5)
 PY
 echo
-echo "Open http://127.0.0.1:$PORT/ and sign in as nurse (password vigil-demo-2026)."
+echo "Open http://127.0.0.1:$PORT/ and sign in as nurse (password vigil-demo-2026);"
+echo "the 6-digit code it asks next comes from: .venv/bin/vigil demo-codes (demo only)."
 echo "Simulated monitors on Seattle CHEL's booths; an overdose begins within a minute."
 echo
 "$BIN/vigil" simulate --site "Seattle CHEL" --booths 10 --scenario overdose --onset 45 --every 600 &

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 from vigil.lib.secrets import data_dir, secret_file
 
@@ -34,6 +35,9 @@ INSTALLED_APPS = [
     "vigil.care",
     "vigil.api",
     "vigil.research",
+    "vigil.keeping",
+    "vigil.reports",
+    "vigil.audit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,20 +46,30 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "ninja",  # serves /api/docs from its own static files, not a CDN (the CSP allows 'self')
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "vigil.lib.http.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vigil.audit.context.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "vigil.accounts.sessions.SessionLimitsMiddleware",
+    "vigil.accounts.screens.FloorScreenMiddleware",
     "vigil.accounts.middleware.RoleRequiredMiddleware",
 ]
 
@@ -73,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vigil.accounts.context_processors.staff_context",
+                "vigil.lib.http.csp_nonce",
             ],
         },
     },
@@ -119,20 +134,87 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = int(os.environ.get("VIGIL_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# A right password does not clear the count: wrong second-factor codes count too, and are
+# cleared only when the code is right (accounts/views.py), so a stolen password cannot buy
+# fresh code guesses by signing in again.
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in (docs/sign-in.md): personal sessions end after 15 minutes idle and 12 hours in all;
+# exports and administrative changes ask for password and code again after 5 minutes; a PIN
+# unlocks a floor screen for a few minutes.
+VIGIL_SESSION_IDLE_MINUTES = int(os.environ.get("VIGIL_SESSION_IDLE_MINUTES", "15"))
+VIGIL_SESSION_MAX_HOURS = int(os.environ.get("VIGIL_SESSION_MAX_HOURS", "12"))
+VIGIL_RECENT_AUTH_SECONDS = int(os.environ.get("VIGIL_RECENT_AUTH_SECONDS", "300"))
+VIGIL_SCREEN_UNLOCK_MINUTES = int(os.environ.get("VIGIL_SCREEN_UNLOCK_MINUTES", "5"))
+OTP_TOTP_ISSUER = "Vigil"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no authenticator key or QR code in any admin page
+
+# --- Security (docs/threat-model.md, docs/deploy.md) ---
+# VIGIL_PROFILE=production: served behind a TLS reverse proxy on the site's LAN. Secure
+# cookies, HSTS and the redirect to https follow from it; `vigil check --deploy` is clean for it
+# (lib/tests/test_http.py runs it). VIGIL_TLS=1 gives the TLS part alone (e.g. a staging box).
+PRODUCTION = os.environ.get("VIGIL_PROFILE", "") == "production"
+if PRODUCTION:
+    DEBUG = False
+TLS = PRODUCTION or _env_bool("VIGIL_TLS")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("VIGIL_SECURE_COOKIES")
+SESSION_COOKIE_SECURE = TLS or _env_bool("VIGIL_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # the token reaches htmx through the page (hx-headers), not JS
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if TLS:
+    # The reverse proxy terminates TLS and must set (never pass through) X-Forwarded-Proto;
+    # vigil serve listens on 127.0.0.1 only, behind it (docs/deploy.md).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the local health check speaks plain HTTP
+    SECURE_HSTS_SECONDS = int(os.environ.get("VIGIL_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is a submission to the browsers' public list, meaningless for a LAN name.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content Security Policy (django-csp 4). Scripts only from our own static files or with the
+# request's nonce; no eval (htmx runs with allowEval false), no inline styles (every style is a
+# class in vigil.css), nothing may frame a page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Request size. Form posts and API bodies are small: 1 MiB. An uploaded file (the evaluation's
+# CSV study files) is limited separately by the form that takes it, to MAX_UPLOAD_BYTES, and is
+# kept in memory up to that size so it never lands in a temporary file outside the data dir.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+MAX_UPLOAD_BYTES = int(os.environ.get("VIGIL_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+# A larger upload is spooled to disk before the form refuses it: inside the data dir (same
+# permissions and encryption-at-rest story as the database), never the system's /tmp.
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "uploads")
+os.makedirs(FILE_UPLOAD_TEMP_DIR, mode=0o700, exist_ok=True)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

@@ -101,3 +101,58 @@ def intake(**overrides) -> Intake:
     values: dict = {"substances": ["fentanyl"], "route": "inject", "otherwise_location": "public"}
     values.update(overrides)
     return Intake(**values)
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+
+def verified_login(client, user) -> None:
+    """Sign in on a test client as after password and second factor (see conftest.py)."""
+    from vigil.accounts.twofactor import force_verified_login
+
+    force_verified_login(client, user)
+
+
+def password_only_login(client, user) -> None:
+    """Sign in with the first factor only: the session is not verified."""
+    from django.test.client import ClientMixin
+
+    ClientMixin.force_login(client, user)
+
+
+def totp_device(user):
+    """The user's confirmed TOTP device, made if missing (as if enrolled)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from vigil.accounts.twofactor import confirmed_totp
+
+    return confirmed_totp(user) or TOTPDevice.objects.create(
+        user=user, name="phone", confirmed=True
+    )
+
+
+def totp_code(user, offset: int = 0) -> str:
+    """What the user's authenticator app shows now (`offset` steps later)."""
+    from vigil.accounts.twofactor import current_code
+
+    return current_code(totp_device(user), offset)
+
+
+def floor_screen(client, site, name: str = "Nurse station", by=None):
+    """Register a floor screen for `site` and give `client` its cookie (no personal session)."""
+    from vigil.accounts import actions as account_actions
+    from vigil.accounts.screens import COOKIE
+
+    by = by or StaffFactory(role=Role.SITE_MANAGER, sites=[site])
+    screen, token = account_actions.register_screen(site=site, name=name, by=by)
+    client.logout()
+    client.cookies[COOKIE] = token
+    return screen
+
+
+def with_pin(staff, pin: str = "2580"):
+    """Give `staff` a floor-screen PIN."""
+    from vigil.accounts import actions as account_actions
+
+    account_actions.set_pin(staff, pin)
+    return staff

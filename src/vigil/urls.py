@@ -15,6 +15,9 @@ urlpatterns = [
     path("", include("vigil.participants.urls")),
     path("", include("vigil.monitoring.urls")),
     path("", include("vigil.care.urls")),
+    path("", include("vigil.reports.urls")),
+    path("", include("vigil.audit.urls")),
+    path("", include("vigil.research.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -51,12 +51,35 @@ def vigil_server(tmp_path):
     server.stop()
 
 
-def sign_in(browser, server, username):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
+def sign_in(browser, server, username, **context_options):
+    """A new browser context signed in as `username`: password, then the second factor
+    (enrolling the authenticator on the first sign-in, as a person would)."""
+    options = {"viewport": {"width": 1280, "height": 900}, **context_options}
+    page = browser.new_context(**options).new_page()
+    complete_sign_in(page, server, username)
+    return page
+
+
+def complete_sign_in(page, server, username, password=PASSWORD):
     page.goto(server.url("/login/"))
     page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", password)
     page.click("button[type=submit]")
+    second_factor(page, server, username)
+
+
+def second_factor(page, server, username):
+    """The second step, from the code page or the enrolment page, whichever the server shows:
+    the code is what an authenticator app with the secret from the enrolment page shows."""
+    page.wait_for_url(
+        lambda url: "/login/" not in url or "/login/code" in url or "/login/enrol" in url
+    )
+    if "/login/enrol" in page.url:
+        server.totp_secrets[username] = page.inner_text("#totp-secret").strip()
+        page.fill("#id_code", server.totp_code(username))
+        page.click("form button.primary")
+        page.click("text=I have kept them")  # the backup codes, shown once
+    elif "/login/code" in page.url:
+        page.fill("#id_code", server.totp_code(username))
+        page.click("form button.primary")
     page.wait_for_url(lambda url: "/login/" not in url)
-    return page

@@ -40,6 +40,10 @@ class VigilServer:
         self.port = 0
         self.mllp_port = 0
         self.log = data_dir / "server.log"
+        # Authenticator secrets read from the enrolment page, and the last TOTP step each
+        # person used (a code is accepted once: a second sign-in in the same 30 s uses the next).
+        self.totp_secrets: dict[str, str] = {}
+        self._totp_steps: dict[str, int] = {}
 
     def vigil(self, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
@@ -85,6 +89,30 @@ class VigilServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("vigil serve never became healthy")
+
+    def totp_code(self, username: str) -> str:
+        """What the person's authenticator app shows (django-otp's own TOTP arithmetic)."""
+        import base64
+
+        from django_otp.oath import TOTP
+
+        if username not in self.totp_secrets:
+            # Someone enrolled by `vigil seed-demo`, not through this browser: the demo prints
+            # its codes (and only the demo does).
+            for line in self.vigil("demo-codes").splitlines():
+                if line.split()[:1] == [username]:
+                    return line.split()[1]
+            raise KeyError(f"no authenticator known for {username}")
+        secret = self.totp_secrets[username]
+        key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+        now = int(time.time()) // 30
+        step = max(now, self._totp_steps.get(username, now - 1) + 1)
+        if step > now + 1:  # both this step's code and the next one's are used: wait
+            time.sleep((step - 1) * 30 - time.time() + 0.5)
+        self._totp_steps[username] = step
+        totp = TOTP(key, step=30)
+        totp.time = step * 30
+        return f"{totp.token():06d}"
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import complete_sign_in
 
 pytestmark = pytest.mark.e2e
 LIVE = 15_000
@@ -57,10 +57,7 @@ def test_overdose_alarm_to_a_signed_record_on_the_timeline(browser, vigil_server
 
     tablet = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
     nurse = tablet.new_page()
-    nurse.goto(server.url("/login/"))
-    nurse.fill("#id_username", "nurse")
-    nurse.fill("#id_password", PASSWORD)
-    nurse.click("button[type=submit]")
+    complete_sign_in(nurse, server, "nurse")
 
     alarm = nurse.locator("#alarms .alarm[data-place=B1]").first
     expect(alarm).to_contain_text("No breathing", timeout=LIVE)

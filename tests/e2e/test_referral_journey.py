@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
 TABLET = {"width": 820, "height": 1180}
@@ -27,13 +27,7 @@ CHECK_IN = (
 
 
 def sign_in_on_a_tablet(browser, server, username):
-    page = browser.new_context(viewport=TABLET).new_page()
-    page.goto(server.url("/login/"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
-    return page
+    return sign_in(browser, server, username, viewport=TABLET)
 
 
 def test_a_case_manager_records_a_referral_and_its_entry_into_treatment(browser, vigil_server):

@@ -5,12 +5,14 @@ Every operation needs a token: the API is closed by default (`auth=StaffToken()`
 session cookies are not accepted, so the browser's signed-in state cannot be used against it.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StrictBool, StrictFloat
 
 from vigil.api.auth import DeviceToken, StaffToken
 from vigil.floor.board import build_board
@@ -34,14 +36,37 @@ api = NinjaAPI(
 )
 
 
+def _time_as_text(value):
+    """A time is an RFC 3339 string with its offset, as the schema says: a bare number is
+    refused rather than read as seconds since 1970."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("give the time as text, e.g. 2026-11-25T16:20:00Z")
+    return value
+
+
+def _in_utc(value):
+    """Stored in UTC. Any offset a clock can send is accepted (PostgreSQL refuses offsets past
+    ±15:59 as given, found by schemathesis); a device whose clock is far off still has its
+    reading stored and raises the "device clock is off" alarm (monitoring/rules.py)."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("the time is out of range") from exc
+
+
 class IngestIn(Schema):
-    observed_at: datetime | None = None
-    spo2: float | None = None
-    pulse: float | None = None
-    resp: float | None = None
-    apnea: bool = False
-    motion: bool | None = None
-    occupied: bool | None = None
+    # Strict types: `true` is not a pulse of 1 and "yes" is not a boolean (found by schemathesis).
+    observed_at: Annotated[
+        AwareDatetime | None, BeforeValidator(_time_as_text), AfterValidator(_in_utc)
+    ] = None
+    spo2: StrictFloat | None = None
+    pulse: StrictFloat | None = None
+    resp: StrictFloat | None = None
+    apnea: StrictBool = False
+    motion: StrictBool | None = None
+    occupied: StrictBool | None = None
 
 
 class IngestOut(Schema):
@@ -80,7 +105,27 @@ class Error(Schema):
     detail: str
 
 
-@api.post("/ingest", auth=DeviceToken(), response={200: IngestOut, 422: Error}, tags=["devices"])
+class Problem(Schema):
+    """One thing wrong with a request, as django-ninja reports it."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class Invalid(Schema):
+    """422: the request's shape is wrong (a list of problems), or its values are unusable (a
+    sentence saying why)."""
+
+    detail: str | list[Problem]
+
+
+@api.post(
+    "/ingest",
+    auth=DeviceToken(),
+    response={200: IngestOut, 400: Error, 401: Error, 422: Invalid},
+    tags=["devices"],
+)
 def ingest(request, data: IngestIn):
     """A bridge (Bluetooth oximeter, washroom motion or door sensor) posts one observation.
     Answered once the reading is stored."""
@@ -154,7 +199,11 @@ def alarm_out(alarm: Alarm) -> dict:
     }
 
 
-@api.get("/sites/{site_id}/places", response={200: list[PlaceOut], 404: Error}, tags=["floor"])
+@api.get(
+    "/sites/{site_id}/places",
+    response={200: list[PlaceOut], 401: Error, 404: Error, 422: Invalid},
+    tags=["floor"],
+)
 def places(request, site_id: int):
     """Every place of a site with its state. No participant data: integrations see places."""
     board = build_board(_site(request, site_id), clock.now())
@@ -186,7 +235,11 @@ def open_alarms(sites) -> list[Alarm]:
     )
 
 
-@api.get("/sites/{site_id}/alarms", response={200: list[AlarmOut], 404: Error}, tags=["alarms"])
+@api.get(
+    "/sites/{site_id}/alarms",
+    response={200: list[AlarmOut], 401: Error, 404: Error, 422: Invalid},
+    tags=["alarms"],
+)
 def alarms(request, site_id: int):
     return [alarm_out(a) for a in open_alarms([_site(request, site_id)])]
 
@@ -201,7 +254,7 @@ def _alarm(request, alarm_id: int) -> Alarm:
 
 @api.post(
     "/alarms/{alarm_id}/acknowledge",
-    response={200: AlarmOut, 404: Error, 409: Error},
+    response={200: AlarmOut, 401: Error, 404: Error, 409: Error, 422: Invalid},
     tags=["alarms"],
 )
 def acknowledge(request, alarm_id: int):
@@ -213,7 +266,9 @@ def acknowledge(request, alarm_id: int):
 
 
 @api.post(
-    "/alarms/{alarm_id}/claim", response={200: AlarmOut, 404: Error, 409: Error}, tags=["alarms"]
+    "/alarms/{alarm_id}/claim",
+    response={200: AlarmOut, 401: Error, 404: Error, 409: Error, 422: Invalid},
+    tags=["alarms"],
 )
 def claim(request, alarm_id: int):
     try:

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vigil.audit import record
+from vigil.audit.log import record_many
 from vigil.care import referral_path
 from vigil.care.lists import DEFAULT_POTENT, services_for, supplies_for
 from vigil.care.models import (
@@ -173,13 +175,19 @@ def record_given_many(*, site, by, entries: Iterable[Given]) -> tuple[int, int]:
     now = clock.now()
     service_rows: list[ServiceGiven] = []
     supply_rows: list[SupplyGiven] = []
+    audited: list[tuple[object, dict]] = []
     for given in entries:
         s, p = _rows_for(site, by, given, services, supplies, now)
         service_rows += s
         supply_rows += p
+        first = (s or p)[0]
+        audited.append(
+            (first.visit or first.participant, {"services": len(s), "supply_rows": len(p)})
+        )
     with transaction.atomic():
         ServiceGiven.objects.bulk_create(service_rows, batch_size=500)
         SupplyGiven.objects.bulk_create(supply_rows, batch_size=500)
+        record_many("care.given", audited, actor=by, site=site)
     return len(service_rows), len(supply_rows)
 
 
@@ -300,6 +308,7 @@ def record_drug_check(
                 by=by,
             )
             _post_notice(check, now)
+            record("drug_check.create", actor=by, subject=check)
     except IntegrityError as exc:
         raise CareError(
             _("Sample code %(code)s is already used at this site.") % {"code": code}
@@ -324,6 +333,7 @@ def record_drug_check_result(*, check: DrugCheck, found: Iterable[str], by) -> D
         )
         check.save(update_fields=["found", "result_pending", "unexpected_potent"])
         _post_notice(check, now)
+        record("drug_check.result", actor=by, subject=check)
     return check
 
 
@@ -472,9 +482,10 @@ def make_referral(
             follow_up_due=follow_up_due,
             referred_by=by,
         )
-        ReferralStep.objects.create(
+        step = ReferralStep.objects.create(
             referral=referral, status=ReferralStatus.REFERRED, at=at, by=by, note=note.strip()
         )
+        record("referral.create", actor=by, subject=referral, detail={"step": step.pk})
     return referral
 
 
@@ -527,7 +538,10 @@ def advance_referral(
         else:
             current.follow_up_due = None  # nothing left to follow up
         current.save()
-        ReferralStep.objects.create(referral=current, status=to, at=at, by=by, note=note.strip())
+        step = ReferralStep.objects.create(
+            referral=current, status=to, at=at, by=by, note=note.strip()
+        )
+        record("referral.step", actor=by, subject=current, detail={"step": step.pk})
     return current
 
 

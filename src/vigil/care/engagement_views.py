@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vigil.accounts.middleware import allow
 from vigil.accounts.roles import FLOOR_STAFF, Role
+from vigil.audit import record
 from vigil.care import engagement_actions as actions
 from vigil.care import referral_path
 from vigil.care.engagement_actions import CareError, Given, label_for, substance_label
@@ -454,6 +455,7 @@ def referrals(request, pk: int):
     if participant.merged_into_id:
         return redirect("care:referrals", pk=participant.merged_into_id)
     sites = _referral_sites(request.user, participant)
+    record("referrals.open", request=request, subject=participant)
     rows = list(
         Referral.objects.filter(_same_person(participant), site__in=sites)
         .select_related("site", "referred_by")
@@ -558,6 +560,7 @@ def _referral_page(request, referral: Referral, form: AdvanceForm, status: int =
 @require_GET
 def referral_detail(request, pk: int):
     referral = _referral_for(request.user, pk)
+    record("referral.open", request=request, subject=referral)
     return _referral_page(request, referral, _advance_form(referral))
 
 
@@ -907,6 +910,7 @@ def timeline(request, pk: int):
     participant = _participant_for(request.user, pk)
     if participant.merged_into_id:
         return redirect("care:timeline", pk=participant.merged_into_id)
+    record("timeline.open", request=request, subject=participant)
     sites = list(_my_sites(request.user).filter(jurisdiction=participant.jurisdiction))
     before = None
     if request.GET.get("before"):

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from vigil.accounts.roles import FLOOR_STAFF
+from vigil.audit import record
 from vigil.care import events
 from vigil.care.events import Problems, Record, Step, to_minute
 from vigil.care.models import EventAmendment, Intervention, InterventionKind, MedicalEvent
@@ -244,6 +245,17 @@ def open_event(
                 event.signed_off_at = now
                 event.signed_off_by = by
                 event.save(update_fields=["signed_off_at", "signed_off_by"])
+            record(
+                "event.create",
+                actor=by,
+                subject=event,
+                detail={
+                    "alarm": event.alarm_id,
+                    "interventions": len(rows),
+                    "entered_late": entered_late,
+                    "signed": sign,
+                },
+            )
     except IntegrityError as exc:
         # The only unique field is the alarm: two people opened its record at the same moment.
         existing = MedicalEvent.objects.filter(alarm=alarm).first()
@@ -426,6 +438,24 @@ def change_event(
             event.signed_off_at = now
             event.signed_off_by = by
         event.save()
+        if header_changed or rows_changed or sign:
+            record(
+                "event.amend"
+                if amending
+                else (
+                    "event.sign_off"
+                    if sign and not (header_changed or rows_changed)
+                    else "event.change"
+                ),
+                actor=by,
+                subject=event,
+                detail={
+                    "fields": header_changed,
+                    "interventions": len(rows_changed),
+                    "signed": sign,
+                    "version": event.version,
+                },
+            )
     return event
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from vigil.accounts.middleware import allow
 from vigil.accounts.roles import CLINICAL, FLOOR_STAFF, Role
+from vigil.audit import record
 from vigil.care import events
 from vigil.care.event_actions import (
     AlreadyOpened,
@@ -671,6 +672,8 @@ def _now(forms: RecordForms, name: str, now: datetime, changes, expected, rows) 
 @allow(CLINICAL)
 def event_detail(request, pk: int):
     event = _event_for(request.user, pk)
+    if request.method == "GET":
+        record("event.open", request=request, subject=event)
     with timezone.override(event.site.tz):
         if event.signed_off_at is not None:
             if request.method == "POST":
@@ -685,6 +688,8 @@ def event_detail(request, pk: int):
 @allow(CLINICAL)
 def event_amend(request, pk: int):
     event = _event_for(request.user, pk)
+    if request.method == "GET":
+        record("event.open", request=request, subject=event, detail={"page": "amend"})
     if event.signed_off_at is None:
         return redirect("care:event-detail", pk=event.pk)
     with timezone.override(event.site.tz):
@@ -787,6 +792,7 @@ def _summary_context(event: MedicalEvent) -> dict:
 @require_GET
 def event_print(request, pk: int):
     event = _event_for(request.user, pk)
+    record("event.print", request=request, subject=event)
     with timezone.override(event.site.tz):
         context = _summary_context(event)
         context["printed_at"] = clock.now()

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vigil.lib.crypto import EncryptedCharField, EncryptedJSONField, EncryptedTextField
+
 
 class EventKind(models.TextChoices):
     OVERDOSE = "overdose", _("Overdose / drug poisoning")
@@ -75,7 +77,8 @@ class MedicalEvent(models.Model):
     staff_involved = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("staff involved")
     )
-    notes = models.TextField(
+    # Encrypted: staff may write identifying details here however often the form says not to.
+    notes = EncryptedTextField(
         _("notes"), blank=True, help_text=_("No names or identifying details.")
     )
     entered_late = models.BooleanField(
@@ -147,8 +150,9 @@ class EventAmendment(models.Model):
 
     event = models.ForeignKey(MedicalEvent, on_delete=models.PROTECT, related_name="amendments")
     version = models.PositiveIntegerField(help_text=_("The version this snapshot was."))
-    snapshot = models.JSONField()
-    reason = models.CharField(_("reason for the change"), max_length=200)
+    # The earlier version holds the alias and the notes as they stood: encrypted as a whole.
+    snapshot = EncryptedJSONField()
+    reason = EncryptedCharField(_("reason for the change"), max_length=200)
     amended_at = models.DateTimeField(default=timezone.now)
     amended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -331,7 +335,7 @@ class Referral(models.Model):
     )
     kind = models.CharField(_("referral to"), max_length=20, choices=ReferralKind.choices)
     where = models.CharField(_("where"), max_length=20, choices=ReferralWhere.choices)
-    partner = models.CharField(_("partner or service"), max_length=120, blank=True)
+    partner = EncryptedCharField(_("partner or service"), max_length=120, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.REFERRED
     )
@@ -367,7 +371,7 @@ class ReferralStep(models.Model):
     status = models.CharField(max_length=20, choices=ReferralStatus.choices)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    note = models.CharField(max_length=200, blank=True)
+    note = EncryptedCharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]

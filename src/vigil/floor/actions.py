@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from vigil.audit import record
 from vigil.floor.models import Check, CheckResult, EndReason, Occupancy, Visit, VisitStatus
 from vigil.lib import clock
 from vigil.lib.hub import hub
@@ -78,6 +79,7 @@ def check_in(*, site, participant, intake: Intake, by, place: Place | None = Non
             drug_checked=intake.drug_checked,
             status=VisitStatus.WAITING,
         )
+        record("visit.check_in", actor=by, subject=visit)
         _announce(site.pk)
     if place is not None:
         try:
@@ -121,6 +123,7 @@ def assign_place(*, visit: Visit, place: Place, by) -> Occupancy:
         occupancy = _occupy(visit, place, clock.now())
         visit.status = VisitStatus.IN_PLACE
         visit.save(update_fields=["status"])
+        record("visit.assign_place", actor=by, subject=visit, detail={"place": place.pk})
         _announce(visit.site_id)
     return occupancy
 
@@ -144,6 +147,13 @@ def record_check(*, occupancy: Occupancy, result: str, by) -> Check:
         check = Check.objects.create(
             occupancy=occupancy, checked_at=now, checked_by=by, result=result
         )
+        record(
+            "visit.check",
+            actor=by,
+            subject=("floor.visit", occupancy.visit_id),
+            site=occupancy.place.site_id,
+            detail={"occupancy": occupancy.pk},
+        )
         _announce(occupancy.place.site_id)
     return check
 
@@ -164,6 +174,7 @@ def move_to_aftercare(*, visit: Visit, seat: Place, by) -> Occupancy:
         occupancy = _occupy(visit, seat, now)
         visit.status = VisitStatus.AFTERCARE
         visit.save(update_fields=["status"])
+        record("visit.aftercare", actor=by, subject=visit, detail={"place": seat.pk})
         _announce(visit.site_id)
     return occupancy
 
@@ -181,5 +192,6 @@ def end_visit(*, visit: Visit, reason: str, by) -> Visit:
         visit.ended_at = now
         visit.end_reason = reason
         visit.save(update_fields=["status", "ended_at", "end_reason"])
+        record("visit.end", actor=by, subject=visit)
         _announce(visit.site_id)
     return visit

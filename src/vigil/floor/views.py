@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from vigil.accounts.middleware import allow
+from vigil.accounts.middleware import allow, floor_screen
 from vigil.accounts.roles import CHECK_IN, FLOOR_STAFF
 from vigil.floor import actions
 from vigil.floor.actions import FloorError, Intake, floor_topic
@@ -178,6 +178,7 @@ shared_vitals = SharedVitals()
 
 
 @allow(FLOOR_STAFF)
+@floor_screen
 @require_GET
 def board_page(request, site_id: int):
     site = site_for(request.user, site_id)
@@ -193,6 +194,7 @@ def board_page(request, site_id: int):
 
 
 @allow(FLOOR_STAFF)
+@floor_screen
 @require_GET
 def board_fragment(request, site_id: int):
     site = site_for(request.user, site_id)
@@ -227,6 +229,7 @@ class _Sent:
 
 
 @allow(FLOOR_STAFF)
+@floor_screen
 async def board_events(request, site_id: int):
     """Server-Sent Events for one site's floor screens.
 

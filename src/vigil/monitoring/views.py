@@ -7,13 +7,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from vigil.accounts.middleware import allow
+from vigil.accounts.middleware import allow, floor_screen
 from vigil.accounts.roles import CLINICAL, FLOOR_STAFF
 from vigil.lib import clock
 from vigil.monitoring import actions
 from vigil.monitoring.alarms import OPENS_CARE_RECORD, AlarmError
 from vigil.monitoring.labels import OUTCOME
-from vigil.monitoring.models import Alarm, open_alarms_by_urgency
+from vigil.monitoring.models import Alarm, AlarmEvent, open_alarms_by_urgency
 from vigil.sites.access import site_for, sites_for
 
 
@@ -27,6 +27,7 @@ def alarm_panel_context(site, now) -> dict:
 
 
 @allow(FLOOR_STAFF)
+@floor_screen
 @require_GET
 def panel(request, site_id: int):
     site = site_for(request.user, site_id)
@@ -56,10 +57,24 @@ def _act(request, pk: int, do):
     return _answer(request, alarm)
 
 
+def _acknowledge(request, alarm: Alarm) -> None:
+    screen = getattr(request, "floor_screen", None)
+    if screen is None or request.user.pk is not None:
+        actions.acknowledge(alarm, request.user)
+        return
+    # A locked floor screen: "Seen" is attributed to the screen, not to a person.
+    actions.acknowledge(alarm, None)
+    event = AlarmEvent.objects.filter(alarm=alarm, kind="acknowledged").order_by("-pk").first()
+    if event is not None and event.by_id is None and not event.detail:
+        event.detail = {"floor_screen": screen.name}
+        event.save(update_fields=["detail"])
+
+
 @allow(FLOOR_STAFF)
+@floor_screen  # "Seen" never waits for a PIN: a silence blocked by a PIN screen can cost a life
 @require_POST
 def acknowledge(request, pk: int):
-    return _act(request, pk, lambda alarm: actions.acknowledge(alarm, request.user))
+    return _act(request, pk, lambda alarm: _acknowledge(request, alarm))
 
 
 @allow(FLOOR_STAFF)

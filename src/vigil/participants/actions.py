@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from vigil.audit import record
 from vigil.lib import clock
 from vigil.lib.codes import CodeItems, code_hash, normalise_code, pronounceable_alias
 from vigil.lib.secrets import secret_file
@@ -72,6 +73,9 @@ def register(
     """Add a participant. Raises SameCodeExists unless `different_person` is confirmed."""
     digest = hash_for_items(items)
     alias = alias.strip()
+    if alias.startswith("~"):
+        # "~<id>" is the alias of a de-identified record (keeping.actions.deidentify).
+        raise RegistryError(_("An alias cannot start with “~”; choose another."))
     with transaction.atomic():
         existing = list(
             Participant.objects.filter(jurisdiction=jurisdiction, code_hash=digest).order_by(
@@ -91,7 +95,7 @@ def register(
         now = clock.now()
         try:
             with transaction.atomic():
-                return Participant.objects.create(
+                participant = Participant.objects.create(
                     jurisdiction=jurisdiction,
                     code_hash=digest,
                     code_suffix=suffix,
@@ -104,6 +108,8 @@ def register(
                     registered_at=now,
                     registered_site=site,
                 )
+                record("participant.register", subject=participant, site=site)
+                return participant
         except IntegrityError as exc:
             raise RegistryError(
                 _("Someone else registered the same alias or code at this moment; try again.")
@@ -171,7 +177,7 @@ def merge(*, survivor: Participant, merged: Participant, by) -> ParticipantMerge
             model.objects.filter(participant=merged).update(participant=survivor)
         merged.merged_into = survivor
         merged.save(update_fields=["merged_into"])
-        return ParticipantMerge.objects.create(
+        merge = ParticipantMerge.objects.create(
             survivor=survivor,
             merged=merged,
             merged_alias=merged.alias,
@@ -179,25 +185,48 @@ def merge(*, survivor: Participant, merged: Participant, by) -> ParticipantMerge
             merged_at=clock.now(),
             visits_moved=moved,
         )
+        record(
+            "participant.merge",
+            actor=by,
+            subject=survivor,
+            detail={"merged": merged.pk, "visits_moved": moved},
+        )
+        return merge
 
 
 def restrict(*, participant: Participant, reason: str, hours: int, by, site=None) -> Restriction:
     if not 1 <= hours <= 24 * 365:
         raise RegistryError(_("A restriction lasts between 1 hour and 1 year."))
     now = clock.now()
-    return Restriction.objects.create(
-        participant=participant,
-        site=site,
-        reason=reason,
-        starts_at=now,
-        ends_at=now + timedelta(hours=hours),
-        created_by=by,
-    )
+    with transaction.atomic():
+        restriction = Restriction.objects.create(
+            participant=participant,
+            site=site,
+            reason=reason,
+            starts_at=now,
+            ends_at=now + timedelta(hours=hours),
+            created_by=by,
+        )
+        record(
+            "participant.restrict",
+            actor=by,
+            subject=participant,
+            site=site,
+            detail={"restriction": restriction.pk},
+        )
+    return restriction
 
 
 def lift(restriction: Restriction) -> None:
-    restriction.lifted_at = clock.now()
-    restriction.save(update_fields=["lifted_at"])
+    with transaction.atomic():
+        restriction.lifted_at = clock.now()
+        restriction.save(update_fields=["lifted_at"])
+        record(
+            "participant.lift_restriction",
+            subject=("participants.participant", restriction.participant_id),
+            site=restriction.site_id,
+            detail={"restriction": restriction.pk},
+        )
 
 
 def active_restrictions(participant: Participant, site, now=None) -> list[Restriction]:

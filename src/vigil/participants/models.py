@@ -10,6 +10,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vigil.lib.crypto import EncryptedCharField
+
 
 class AgeBand(models.TextChoices):
     UNDER_20 = "<20", _("under 20")
@@ -39,7 +41,11 @@ class Participant(models.Model):
     jurisdiction = models.ForeignKey(
         "sites.Jurisdiction", on_delete=models.PROTECT, related_name="participants"
     )
-    code_hash = models.CharField(_("code hash"), max_length=64, db_index=True, editable=False)
+    # Empty (NULL) once the record is de-identified by the retention rule: nobody can find the
+    # person by their code any more, and NULLs never collide in the unique constraint.
+    code_hash = models.CharField(
+        _("code hash"), max_length=64, db_index=True, editable=False, null=True
+    )
     code_suffix = models.PositiveSmallIntegerField(
         _("code suffix"),
         default=1,
@@ -51,7 +57,8 @@ class Participant(models.Model):
     age_band = models.CharField(_("age band"), max_length=8, choices=AgeBand.choices, blank=True)
     gender = models.CharField(_("gender"), max_length=20, choices=Gender.choices, blank=True)
     housing = models.CharField(_("housing"), max_length=20, choices=Housing.choices, blank=True)
-    language = models.CharField(_("preferred language"), max_length=40, blank=True)
+    # Free text, and a rare language can single a person out at a small site: encrypted.
+    language = EncryptedCharField(_("preferred language"), max_length=40, blank=True)
     oriented_at = models.DateTimeField(
         _("orientation and consent recorded"),
         null=True,
@@ -61,6 +68,16 @@ class Participant(models.Model):
     registered_at = models.DateTimeField(_("registered"), default=timezone.now)
     registered_site = models.ForeignKey(
         "sites.Site", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    deidentified_at = models.DateTimeField(
+        _("de-identified"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When the retention rule removed the code, alias and free text; visits and events "
+            "stay as anonymous records."
+        ),
     )
     merged_into = models.ForeignKey(
         "self",

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from vigil.accounts.middleware import allow
 from vigil.accounts.roles import CHECK_IN, FLOOR_STAFF, Role
+from vigil.audit import record
 from vigil.floor.models import Visit
 from vigil.participants import actions
 from vigil.participants.forms import MergeForm, RestrictionForm
@@ -26,6 +27,7 @@ def _participant_for(user, pk: int) -> Participant:
 @allow(FLOOR_STAFF)
 def detail(request, pk: int):
     participant = _participant_for(request.user, pk)
+    record("participant.open", request=request, subject=participant)
     visits = (
         Visit.objects.filter(participant=participant)
         .select_related("site")

@@ -14,6 +14,7 @@ import numpy as np
 
 from vigil.research.errors import Problem, StudyError
 from vigil.research.methods import METHODS
+from vigil.research.records.study import RecordsStudy
 from vigil.research.study import Study, load_study
 
 SOFTWARE = (
@@ -59,7 +60,9 @@ def plain(value: Any) -> Any:
     return value
 
 
-def evaluate(study: Study, step: Step | None = None) -> dict[str, Any]:
+def evaluate(study: Study | RecordsStudy, step: Step | None = None) -> dict[str, Any]:
+    if not isinstance(study, Study):
+        return evaluate_records(study, step)
     analyses = []
     for analysis in study.analyses:
         began = time.perf_counter()
@@ -87,18 +90,52 @@ def evaluate(study: Study, step: Step | None = None) -> dict[str, Any]:
     }
 
 
-def check_outputs(html: Path | None, json_path: Path | None) -> None:
-    if html is not None:
-        suffix = html.suffix.lower()
-        if suffix == ".pdf":
-            raise OutputError(
-                f"{html}: PDF output is not yet supported (it needs WeasyPrint, which is not "
-                "installed); write HTML with --out report.html and print it to PDF from a browser"
-            )
-        if suffix not in (".html", ".htm"):
-            raise OutputError(f"{html}: the report is written as HTML; name it *.html")
+def evaluate_records(study: RecordsStudy, step: Step | None = None) -> dict[str, Any]:
+    """The analyses of a study over Vigil's records; every figure already protected against
+    small counts (each method's `run`)."""
+    from vigil.research.records import RECORD_METHODS
+
+    analyses = []
+    for analysis in study.analyses:
+        began = time.perf_counter()
+        try:
+            figures = RECORD_METHODS[analysis.method].run(study.scope, analysis.options)
+        except ValueError as exc:
+            if isinstance(exc, StudyError):
+                raise
+            raise StudyError(
+                Problem(study.file, f"analysis '{analysis.name}' ({analysis.method}): {exc}")
+            ) from exc
+        analyses.append(plain({"name": analysis.name, "method": analysis.method, **figures}))
+        if step:
+            step(f"analysis:{analysis.name}", time.perf_counter() - began)
+    return {
+        "title": study.title,
+        "inputs": dict(study.inputs),
+        "records": study.scope.header(),
+        "analyses": analyses,
+        "software": software_versions(),
+    }
+
+
+def check_outputs(out: Path | None, json_path: Path | None) -> None:
+    if out is not None and out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise OutputError(f"{out}: the report is written as HTML or PDF; name it *.html or *.pdf")
     if json_path is not None and json_path.suffix.lower() != ".json":
         raise OutputError(f"{json_path}: results are written as JSON; name the file *.json")
+
+
+def report_bytes(study: Study | RecordsStudy, results: dict[str, Any], pdf: bool) -> bytes:
+    """The report as HTML, or as PDF through WeasyPrint (the same HTML, its SVG figures drawn
+    as vectors)."""
+    from vigil.research import report
+
+    html = report.render_html(study, results)
+    if not pdf:
+        return html.encode("utf-8")
+    from vigil.lib.pdf import html_to_pdf
+
+    return html_to_pdf(html)
 
 
 def run_files(
@@ -106,7 +143,7 @@ def run_files(
     html: Path | None = None,
     json_path: Path | None = None,
     step: Step | None = None,
-) -> tuple[Study, dict[str, Any]]:
+) -> tuple[Study | RecordsStudy, dict[str, Any]]:
     """What `vigil evaluate` does; `step` hears the time of each stage."""
     from vigil.research import report
 
@@ -126,14 +163,18 @@ def run_files(
         timed("json", began)
     if html is not None:
         began = time.perf_counter()
-        _write(html, report.render_html(study, results))
-        timed("html", began)
+        pdf = html.suffix.lower() == ".pdf"
+        _write(html, report_bytes(study, results, pdf))
+        timed("pdf" if pdf else "html", began)
     return study, results
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, content: str | bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
     except OSError as exc:
         raise OutputError(f"{path}: cannot be written ({exc.strerror})") from exc

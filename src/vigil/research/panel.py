@@ -7,6 +7,7 @@ the problem, and all problems found are reported together so a user fixes a file
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -57,26 +58,40 @@ class Panel:
     single_series: bool
 
 
-def _header(path: Path, display: str) -> list[str]:
+def _text(path: Path, display: str, content: bytes | None) -> str:
+    """The whole file as text, decoded at once, so a byte that is not UTF-8 anywhere in it is
+    reported with its line rather than failing half-way through the reading."""
+    if content is None:
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            raise StudyError(Problem(display, "data file not found")) from None
+        except OSError as exc:
+            raise StudyError(Problem(display, f"cannot be read ({exc.strerror})")) from None
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return next(csv.reader(handle), [])
-    except FileNotFoundError:
-        raise StudyError(Problem(display, "data file not found")) from None
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise StudyError(Problem(display, f"not UTF-8 text ({exc.reason})")) from None
-    except OSError as exc:
-        raise StudyError(Problem(display, f"cannot be read ({exc.strerror})")) from None
+        line = content[: exc.start].count(b"\n") + 1
+        raise StudyError(
+            Problem(
+                display,
+                f"not UTF-8 text ({exc.reason}); save the file as CSV in UTF-8",
+                line=line,
+            )
+        ) from None
 
 
-def _read(path: Path, display: str) -> pd.DataFrame:
+def _header(text: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text, newline="")), [])
+
+
+def _read(text: str, display: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
-            path,
+            io.StringIO(text, newline=""),
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
-            encoding="utf-8-sig",
         )
     except pd.errors.EmptyDataError:
         raise StudyError(Problem(display, "the file is empty")) from None
@@ -199,9 +214,13 @@ def load_panel(
     value: str,
     population: str | None,
     frequency: str | None,
+    content: bytes | None = None,
 ) -> Panel:
-    header = _header(path, display)
-    frame = _read(path, display)
+    """The panel of the CSV file at `path`, or of `content` (an uploaded file) when given;
+    `display` names the file in every message."""
+    text = _text(path, display, content)
+    header = _header(text)
+    frame = _read(text, display)
     needed = {"time": time, "value": value}
     if unit:
         needed["unit"] = unit

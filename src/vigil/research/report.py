@@ -8,6 +8,7 @@ a report can be checked by re-running the study and comparing hashes.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
@@ -22,9 +23,10 @@ from matplotlib.figure import Figure
 
 from vigil.research.methods import METHODS
 from vigil.research.periods import PANDAS_FREQ
+from vigil.research.records.study import RecordsStudy
 from vigil.research.study import Study
 
-_SVG_STYLE: dict[Any, Any] = {
+SVG_STYLE: dict[Any, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "vigil-research",
     "font.size": 9,
@@ -63,7 +65,7 @@ def pval(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     out = ["<table>", "<thead><tr>"]
     out += [f"<th>{h}</th>" for h in head]
     out.append("</tr></thead><tbody>")
@@ -92,8 +94,8 @@ def _mark_start(ax: Axes, x: pd.DatetimeIndex, result: dict[str, Any]) -> None:
         ax.axvline(x[int(np.argmax(after))], color="#444444", linestyle=":", linewidth=1)
 
 
-def _svg(draw: Callable[[Figure], None], height: float = 3.4) -> str:
-    with matplotlib.rc_context(_SVG_STYLE):
+def svg(draw: Callable[[Figure], None], height: float = 3.4) -> str:
+    with matplotlib.rc_context(SVG_STYLE):
         fig = Figure(figsize=(8.0, height), layout="constrained")
         draw(fig)
         buffer = io.StringIO()
@@ -171,7 +173,7 @@ def figure(result: dict[str, Any]) -> str:
         "before_after": before_after,
         "synthetic_control": synthetic_control,
     }[method]
-    return _svg(draw, height=5.0 if method == "synthetic_control" else 3.4)
+    return svg(draw, height=5.0 if method == "synthetic_control" else 3.4)
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def _figures_table(result: dict[str, Any]) -> str:
                     pval(g["p_change"]),
                 ]
             )
-        groups = _table(
+        groups = table(
             [
                 "area",
                 "deaths before",
@@ -211,7 +213,7 @@ def _figures_table(result: dict[str, Any]) -> str:
             ],
             rows,
         )
-        overall = _table(
+        overall = table(
             ["figure", "estimate", "95% CI", "p"],
             [
                 [
@@ -253,7 +255,7 @@ def _figures_table(result: dict[str, Any]) -> str:
             ["deaths observed from the start on", num(result["observed_after"], 0), "", ""],
             ["deaths expected without the change", num(result["counterfactual_after"], 0), "", ""],
         ]
-        table = _table(["figure", "estimate", "95% CI", "p"], rows)
+        figures = table(["figure", "estimate", "95% CI", "p"], rows)
         model = (
             f"<p>Model: {result['family'].replace('_', ' ')}; seasonality: "
             f"{result['seasonality']}; standard errors: {result['standard_errors']} "
@@ -263,7 +265,7 @@ def _figures_table(result: dict[str, Any]) -> str:
             model += f"; Pearson dispersion {num(result['pearson_dispersion'], 2)}"
         if result.get("nb_alpha") is not None:
             model += f"; negative-binomial alpha {num(result['nb_alpha'], 4)}"
-        return table + model + ".</p>"
+        return figures + model + ".</p>"
     if method == "did":
         rows = [
             [
@@ -278,7 +280,7 @@ def _figures_table(result: dict[str, Any]) -> str:
             ["comparison, mean after", num(result["comparison_after"], 2), "", ""],
             ["counterfactual, mean after", num(result["counterfactual_after"], 2), "", ""],
         ]
-        return _table(["figure", "estimate", "95% CI", "p"], rows) + (
+        return table(["figure", "estimate", "95% CI", "p"], rows) + (
             f"<p>Standard errors: {result['standard_errors']} (Newey-West lags: "
             f"{result['maxlags']}).</p>"
         )
@@ -295,9 +297,9 @@ def _figures_table(result: dict[str, Any]) -> str:
     weights = sorted(result["weights"].items(), key=lambda kv: -kv[1])
     shown = [[html.escape(u), num(w, 3)] for u, w in weights if w >= 0.001]
     return (
-        _table(["figure", "value"], rows)
+        table(["figure", "value"], rows)
         + "<h5>Weights of the synthetic control (units with at least 0.001)</h5>"
-        + _table(["unit", "weight"], shown)
+        + table(["unit", "weight"], shown)
     )
 
 
@@ -329,7 +331,7 @@ def _headline(result: dict[str, Any]) -> tuple[str, str, str, str]:
 
 # --- the page ------------------------------------------------------------------------------
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;
 margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
@@ -341,13 +343,47 @@ figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
 """
 
 
-def render_html(study: Study, results: dict[str, Any]) -> str:
+def svg_inline(svg: str) -> str:
+    return svg
+
+
+def svg_img(svg: str) -> str:
+    """A figure as an image (for pages under a Content Security Policy without inline styles:
+    an SVG image keeps its own styles to itself)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="figure" alt="figure" src="data:image/svg+xml;base64,{data}">'
+
+
+def render_html(study: Study | RecordsStudy, results: dict[str, Any]) -> str:
+    """The whole report: one self-contained HTML file (also what the PDF is printed from)."""
+    e = html.escape
+    return (
+        "\n".join(
+            [
+                "<!doctype html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                f"<title>{e(study.title)}</title><style>{CSS}</style></head><body>",
+                render_body(study, results, svg_inline),
+                "</body></html>",
+            ]
+        )
+        + "\n"
+    )
+
+
+def render_body(
+    study: Study | RecordsStudy,
+    results: dict[str, Any],
+    show: Callable[[str], str] = svg_inline,
+) -> str:
+    """The report's content, its figures passed through `show`."""
+    if not isinstance(study, Study):
+        from vigil.research.records.report import render_records
+
+        return render_records(study, results, show)
     e = html.escape
     panel = study.panel
     parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(study.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(study.title)}</h1>",
         '<p class="note">Evaluation report written by Vigil from the study file '
         f"<code>{e(study.path.name)}</code>. Every interval is a 95% interval. The period that "
@@ -379,7 +415,7 @@ def render_html(study: Study, results: dict[str, Any]) -> str:
         + f"; the first period counted as after is {e(str(study.start))} unless an analysis "
         "sets its own start.</dd></dl>",
         "<h2>Summary</h2>",
-        _table(
+        table(
             ["analysis", "method", "figure", "estimate", "95% CI", "p"],
             [
                 [e(r["name"]), METHODS[r["method"]].label, *_headline(r)]
@@ -406,18 +442,17 @@ def render_html(study: Study, results: dict[str, Any]) -> str:
             *[f"<li>{e(a)}</li>" for a in spec.assumptions],
             "</ul><h4>Results</h4>",
             _figures_table(result),
-            f"<figure>{figure(result)}<figcaption class='note'>Observed against the "
+            f"<figure>{show(figure(result))}<figcaption class='note'>Observed against the "
             "counterfactual; the dotted line marks the start.</figcaption></figure>",
             "</section>",
         ]
     parts += [
         "<h2>Software</h2>",
-        _table(["package", "version"], [[e(k), e(v)] for k, v in results["software"].items()]),
+        table(["package", "version"], [[e(k), e(v)] for k, v in results["software"].items()]),
         "<h2>Inputs</h2>",
-        _table(
+        table(
             ["file", "SHA-256"],
             [[f"<code>{e(f)}</code>", f"<code>{h}</code>"] for f, h in results["inputs"].items()],
         ),
-        "</body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts)

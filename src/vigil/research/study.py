@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -20,6 +20,9 @@ from vigil.research.design import Design
 from vigil.research.errors import Problem, StudyError, raise_if
 from vigil.research.methods import METHODS
 from vigil.research.panel import Panel, load_panel
+
+if TYPE_CHECKING:
+    from vigil.research.records.study import RecordsStudy
 
 TOP_KEYS = (
     "title",
@@ -114,6 +117,19 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent through the evaluator pages: its name as sent, and its bytes (never written
+    to disk)."""
+
+    name: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -153,13 +169,16 @@ class _Reader:
         return str(value).strip()
 
 
-def _parse(path: Path, file: str) -> tuple[dict[str, Any], str]:
+def _read_study(path: Path, file: str) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise StudyError(Problem(file, "study file not found")) from None
     except OSError as exc:
         raise StudyError(Problem(file, f"cannot be read ({exc.strerror})")) from None
+
+
+def _parse(raw: bytes, file: str) -> tuple[dict[str, Any], str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -232,19 +251,46 @@ def _check_counts(reader: _Reader, study_panel: Panel, design: Design, method: s
                 )
 
 
-def load_study(path: str | Path) -> Study:
+def load_study(path: str | Path) -> Study | RecordsStudy:
+    """A study over a CSV file ([data]) or over Vigil's own records ([vigil])."""
     path = Path(path)
     file = str(path)
-    doc, text = _parse(path, file)
+    doc, text = _parse(_read_study(path, file), file)
     reader = _Reader(file, text)
 
     if "vigil" in doc:
-        reader.add(
-            "[vigil] studies over Vigil's own records are not supported yet (they come with "
-            "the floor and care records); give the data as a CSV file in [data]",
-            "vigil",
+        from vigil.research.records.study import load_records_study
+
+        return load_records_study(path, file, doc, reader)
+    return _load_data_study(path, file, doc, reader)
+
+
+def load_uploaded_study(study: Upload, data: Upload) -> Study:
+    """A study sent from the evaluator pages with its CSV file: checked and built exactly as
+    `load_study` does, except that the data are the uploaded file, whatever `[data] file`
+    says (it may be left out). Messages name the files as they were sent."""
+    doc, text = _parse(study.content, study.name)
+    reader = _Reader(study.name, text)
+    if "vigil" in doc:
+        raise StudyError(
+            Problem(
+                study.name,
+                "this study reads Vigil's own records ([vigil]); run such a study from the "
+                "form for your sites' records, or give a study with a [data] table for the "
+                "uploaded CSV file",
+                line=reader.lines.of("vigil"),
+            )
         )
-        raise_if(reader.problems)
+    return _load_data_study(Path(study.name), study.name, doc, reader, upload=(study, data))
+
+
+def _load_data_study(
+    path: Path,
+    file: str,
+    doc: dict[str, Any],
+    reader: _Reader,
+    upload: tuple[Upload, Upload] | None = None,
+) -> Study:
     reader.unknown_keys(doc, TOP_KEYS, "")
     title = reader.text(doc, "title", "", required=True)
     definitions = {
@@ -266,7 +312,10 @@ def load_study(path: str | Path) -> Study:
         analyses = []
 
     reader.unknown_keys(data, DATA_KEYS, "data")
-    data_file = reader.text(data, "file", "data", required=True)
+    if upload is None:
+        data_file = reader.text(data, "file", "data", required=True)
+    else:
+        data_file = upload[1].name  # the uploaded file stands for [data] file
     columns = {
         key: reader.text(data, key, "data", required=key in ("time", "value"))
         for key in ("unit", "time", "value", "population")
@@ -332,7 +381,7 @@ def load_study(path: str | Path) -> Study:
     raise_if(reader.problems)
 
     assert title is not None and data_file is not None  # guaranteed by the checks above
-    data_path = path.parent / data_file
+    data_path = path.parent / data_file if upload is None else Path(data_file)
     panel = load_panel(
         data_path,
         str(data_path),
@@ -341,6 +390,7 @@ def load_study(path: str | Path) -> Study:
         value=columns["value"] or "",
         population=columns["population"],
         frequency=frequency,
+        content=None if upload is None else upload[1].content,
     )
 
     treated = _treated(reader, intervention, panel, columns["unit"])
@@ -403,7 +453,10 @@ def load_study(path: str | Path) -> Study:
         if spec.needs_counts:
             _check_counts(reader, panel, study.design(analysis), analysis.method)
     raise_if(reader.problems)
-    study.inputs = {path.name: _sha256(path), data_file: _sha256(data_path)}
+    if upload is None:
+        study.inputs = {path.name: _sha256(path), data_file: _sha256(data_path)}
+    else:
+        study.inputs = {upload[0].name: upload[0].sha256, upload[1].name: upload[1].sha256}
     return study
 
 

@@ -2,16 +2,25 @@ from django.contrib import admin
 
 from vigil.sites.models import Jurisdiction, Place, Site
 
+# The admin shows no participant-level data (docs/threat-model.md). Deleting a site, a
+# jurisdiction or a place is refused here: Django would answer with the list of protected
+# records in the way (visits, occupancies: "Wren at Site 1"), which names participants. A place
+# is taken out of service instead; sites are never deleted, their records are kept.
+
 
 class PlaceInline(admin.TabularInline):
     model = Place
     extra = 0
     fields = ["label", "kind", "position", "in_service"]
+    can_delete = False
 
 
 @admin.register(Jurisdiction)
 class JurisdictionAdmin(admin.ModelAdmin):
     list_display = ["name"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Site)
@@ -26,6 +35,10 @@ class SiteAdmin(admin.ModelAdmin):
     ]
     list_filter = ["jurisdiction"]
     inlines = [PlaceInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     fieldsets = [
         (None, {"fields": ["jurisdiction", "name", "time_zone", "opens_at", "closes_at"]}),
         (
@@ -39,4 +52,5 @@ class SiteAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Retention", {"fields": ["deidentify_after_months"]}),
     ]

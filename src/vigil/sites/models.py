@@ -49,6 +49,16 @@ class Site(models.Model):
     occupancy_limit_minutes = models.PositiveSmallIntegerField(
         _("occupancy limit (minutes)"), default=20
     )
+    deidentify_after_months = models.PositiveSmallIntegerField(
+        _("de-identify participants inactive for (months)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Blank: never. The code, alias and free text of a person seen at no site for this "
+            "long go; visits and events stay as anonymous records. With several sites the "
+            "longest retention wins."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -65,6 +75,10 @@ class Site(models.Model):
             raise ValidationError(_("Check intervals must be at least one minute."))
         if self.occupancy_limit_minutes < 1:
             raise ValidationError(_("The occupancy limit must be at least one minute."))
+        if self.deidentify_after_months is not None and self.deidentify_after_months < 1:
+            raise ValidationError(
+                _("De-identify after at least one month, or leave it blank for never.")
+            )
 
 
 class PlaceKind(models.TextChoices):

@@ -86,6 +86,52 @@ TABLE = {
     "care:event-print":          ("GET",  ["login", 403, 200, 200, 200, 403, 403]),
     "care:downtime-floor":       ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
     "care:downtime-overdose":    ("GET",  ["login", 200, 200, 200, 200, 403, 403]),
+    # --- reports ---
+    # Dashboards and monthly reports: site managers (raw counts on screen for their own sites)
+    # and evaluators (small counts hidden); every download and every roll-up is protected.
+    # Nobody else: the floor has its own board, the administrator manages accounts.
+    "reports:index":                ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "reports:site":                 ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "reports:jurisdiction":         ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "reports:site-monthly":         ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "reports:jurisdiction-monthly": ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    # --- audit ---
+    # Who opened a participant's record: site managers only (the administrator manages
+    # accounts, not people; the evaluator never sees a participant).
+    "audit:participant":         ("GET",  ["login", 403, 403, 403, 200, 403, 403]),
+    # --- research: the evaluation studies (docs/research.md) ---
+    # Evaluators, and site managers (who answer for the sites' figures), for the records of
+    # the sites they work at; every figure is protected against small counts and no page
+    # names a participant. Nobody else: the floor has no use for it, and the administrator
+    # manages accounts, not people. Running a study (the demo, over the records, or of an
+    # uploaded deaths CSV) redirects to its report ("go"); the de-identified export first asks
+    # for the password and code again (@recent_auth: "go").
+    "research:studies":          ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "research:run-demo":         ("POST", ["login", 403, 403, 403, "go", "go", 403]),
+    "research:run-records":      ("POST", ["login", 403, 403, 403, "go", "go", 403]),
+    "research:run-upload":       ("POST", ["login", 403, 403, 403, "go", "go", 403]),
+    "research:export":           ("GET",  ["login", 403, 403, 403, "go", "go", 403]),
+    "research:run":              ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "research:run-html":         ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "research:run-pdf":          ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    "research:run-json":         ("GET",  ["login", 403, 403, 403, 200, 200, 403]),
+    # --- accounts: sign-in steps, one's own account, floor screens (docs/sign-in.md) ---
+    # The code and enrolment pages send a verified session on ("go"). Everyone has an account
+    # page (PIN, backup codes) and re-authenticates there; the evaluator has no second factor,
+    # so no backup codes. Site managers (and administrators) register and revoke floor
+    # screens. Unlock and lock are for floor screens only: a personal session gets 403
+    # (test_floor_screens_open_only_their_own_pages below has a locked screen's answers).
+    "two-factor":                ("GET",  ["login", "go", "go", "go", "go", "go", "go"]),
+    "two-factor-enrol":          ("GET",  ["login", "go", "go", "go", "go", "go", "go"]),
+    "account":                   ("GET",  ["login", 200, 200, 200, 200, 200, 200]),
+    "account-pin":               ("POST", ["login", "go", "go", "go", "go", "go", "go"]),
+    "backup-codes":              ("POST", ["login", 200, 200, 200, 200, 403, 200]),
+    "reauth":                    ("GET",  ["login", 200, 200, 200, 200, 200, 200]),
+    "screens":                   ("GET",  ["login", 403, 403, 403, 200, 403, 200]),
+    "screen-register":           ("GET",  ["login", 403, 403, 403, 200, 403, 200]),
+    "screen-revoke":             ("POST", ["login", 403, 403, 403, "go", 403, "go"]),
+    "screen-unlock":             ("GET",  ["login", 403, 403, 403, 403, 403, 403]),
+    "screen-lock":               ("POST", ["login", 403, 403, 403, 403, 403, 403]),
     # The JSON API takes bearer tokens only (api/tests/ has the token cases): a browser session,
     # however privileged, gets 401. Its schema and docs are public.
     "api:ingest":                ("POST", [401] * 7),
@@ -188,6 +234,16 @@ def world():
     from vigil.care.tests.test_event_roles import event_args
 
     args.update(event_args(site, staff))
+    from vigil.reports.tests.test_report_views import report_args
+
+    args.update(report_args(site))
+    from vigil.audit.tests.test_access_log_page import audit_args
+
+    args.update(audit_args(site, staff))
+    from vigil.research.tests.test_study_pages import research_args
+
+    args.update(research_args(site, staff))
+    args.update(screen_args(site, staff))
     return staff, args
 
 
@@ -253,3 +309,89 @@ def test_staff_of_another_site_see_nothing_of_this_one(client, world):
         ).status_code
         == 404
     )
+
+
+# --- accounts: second factor and floor screens ---------------------------------------------
+
+
+def screen_args(site, staff):
+    from vigil.accounts.actions import register_screen
+
+    screen, _ = register_screen(site=site, name="Wall", by=staff[SM])
+    return {
+        "account-pin": ({}, {"pin": "4826", "again": "4826"}),
+        "screen-revoke": ({"pk": screen.pk}, {}),
+    }
+
+
+def _request(client, name, args):
+    from django.urls import reverse
+
+    method, _ = TABLE[name]
+    kwargs, data = args.get(name, ({}, {}))
+    url = reverse(name, kwargs=kwargs)
+    return client.post(url, data) if method == "POST" else client.get(url)
+
+
+def test_a_password_alone_opens_nothing_of_a_participant(client, world):
+    """Each role that needs a second factor, signed in with its password only, is sent to the
+    code page by every page its role may open, and is shown nothing of a participant."""
+    from vigil.accounts.twofactor import TWO_FACTOR_ROLES
+    from vigil.testing import password_only_login, totp_device
+
+    staff, args = world
+    for role in TWO_FACTOR_ROLES:
+        totp_device(staff[role])
+        column = ROLES.index(role)
+        for name, (_, expected) in TABLE.items():
+            if name in ("admin:*", "two-factor", "two-factor-enrol", "logout", "login"):
+                continue
+            if expected[column] not in (200, "go"):
+                continue
+            if name.startswith("api:") or name == "healthz":
+                continue
+            client.logout()
+            password_only_login(client, staff[role])
+            response = _request(client, name, args)
+            assert response.status_code == 302, (role, name, response.status_code)
+            assert response.url.startswith("/login/code"), (role, name, response.url)
+            assert b"Seated" not in response.content and b"Waiter" not in response.content
+
+
+# What a locked floor screen may open; everything else sends it to the PIN page or is refused.
+SCREEN_OPENS = {
+    "healthz",
+    "home",  # sends the screen to its board
+    "login",
+    "floor:board",
+    "floor:board-fragment",
+    "floor:events",
+    "monitoring:panel",
+    "monitoring:acknowledge",  # "Seen" never waits for a PIN
+    "screen-unlock",
+    "screen-lock",
+    "api:openapi-json",
+    "api:openapi-view",
+}
+
+
+def test_floor_screens_open_only_their_own_pages(client, world):
+    from vigil.testing import floor_screen
+
+    staff, args = world
+    site = staff[NU].sites.get()
+    floor_screen(client, site)
+    for name in sorted(TABLE):
+        if name == "admin:*" or name.startswith("api:") and name not in SCREEN_OPENS:
+            continue
+        response = _request(client, name, args)
+        status = response.status_code
+        if name == "logout":
+            # Signs no one out (the screen has no session): the screen stays, as the pages
+            # after this one in the loop show.
+            assert status == 302 and response.url == "/login/", status
+        elif name in SCREEN_OPENS:
+            assert status in (200, 204) or status == 302 and "/login/" not in response.url, name
+        else:
+            pin = status == 302 and response.url.startswith("/screen/unlock")
+            assert pin or status in (403, 404), (name, status)

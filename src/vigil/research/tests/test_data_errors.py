@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from vigil.research.errors import StudyError
@@ -158,6 +159,19 @@ def test_missing_column_names_the_header(tmp_path):
     message = str(caught.value)
     assert "deaths.csv, line 1: no column 'Deaths' (named by [data] value)" in message
     assert "did you mean 'deaths'?" in message
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_anywhere_in_the_file(tmp_path):
+    """Far past the first block a reader decodes (here ~30 KiB in): once a crash."""
+    rows = [f"near,{p},5,10000" for p in pd.period_range("1001-01", periods=1200, freq="M")]
+    rows.append("far,1001-01,5,10000")
+    raw = (_csv(rows).replace("far,1001-01", "f\xe1r,1001-01")).encode("latin-1")
+    (tmp_path / "deaths.csv").write_bytes(raw)
+    study = tmp_path / "study.toml"
+    study.write_text(PANEL_STUDY.format(start="1050-01", method="its"), encoding="utf-8")
+    assert raw.index(b"\xe1") > 16_384
+    with pytest.raises(StudyError, match=r"deaths.csv, line 1202: not UTF-8 text"):
+        load_study(study)
 
 
 def test_missing_data_file(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -85,12 +86,35 @@ def test_bad_study_exits_2_with_the_problem_on_stderr(tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
-def test_pdf_is_refused_clearly(tmp_path):
+def test_pdf_report_has_pages_with_the_figures_in_them(tmp_path):
+    pdf = tmp_path / "report.pdf"
+    call_command("evaluate", str(DEMO_STUDY), out=str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    pages = subprocess.run(
+        ["pdftoppm", "-r", "20", "-png", str(pdf), str(tmp_path / "page")],
+        capture_output=True,
+        check=True,
+    )
+    assert not pages.stderr
+    assert len(list(tmp_path.glob("page-*.png"))) >= 2
+    # The figures are vector drawings whose labels stay text: the legend of the ITS figure
+    # ("fitted model", drawn only in the figures) is in the PDF once per ITS analysis.
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    html = tmp_path / "report.html"
+    call_command("evaluate", str(DEMO_STUDY), out=str(html))
+    words = re.sub(r"<svg.*?</svg>", "", html.read_text(encoding="utf-8"), flags=re.S)
+    assert text.count("fitted model") == words.count("fitted model") + 4
+    assert "level change at the start" in text
+
+
+def test_other_report_suffixes_are_refused_clearly(tmp_path):
     with pytest.raises(CommandError) as caught:
-        call_command("evaluate", str(DEMO_STUDY), out=str(tmp_path / "report.pdf"))
+        call_command("evaluate", str(DEMO_STUDY), out=str(tmp_path / "report.docx"))
     assert caught.value.returncode == 2
-    assert "PDF output is not yet supported" in str(caught.value)
-    assert not (tmp_path / "report.pdf").exists()
+    assert "name it *.html or *.pdf" in str(caught.value)
+    assert not (tmp_path / "report.docx").exists()
 
 
 def test_without_outputs_the_figures_go_to_stdout(tmp_path, capsys):

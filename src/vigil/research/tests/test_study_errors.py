@@ -31,7 +31,13 @@ CASES = {
     ),
     "vigil records": (
         BASE + "[vigil]\nsite = 1\n",
-        ["study.toml, line 14", "[vigil] studies over Vigil's own records are not supported yet"],
+        [
+            "study.toml, line 14: [vigil] names either a site or a jurisdiction",
+            "study.toml, line 15: [vigil] site must be a non-empty text, not 1",
+            "has no [data] or [intervention]",
+            "analysis 'main': unknown method 'its'; a study over Vigil's records ([vigil]) takes "
+            "reach, onsite_outcomes, treatment_entry",
+        ],
     ),
     "no title": (BASE.replace('title = "test study"\n', ""), ["title is required"]),
     "unknown key": (

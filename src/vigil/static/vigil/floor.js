@@ -60,6 +60,15 @@
       box.hidden = false;
     });
   }
+  // A personal session has ended (15 minutes without activity, or 12 hours): the stream says
+  // so before it closes, and a reload takes the page to sign-in. Floor screens never get this.
+  var signedOut = document.getElementById("signed-out");
+  if (signedOut) {
+    signedOut.addEventListener("htmx:sseBeforeMessage", function (event) {
+      event.preventDefault();
+      window.location.reload();
+    });
+  }
   var feed = document.getElementById("vitals-feed");
   if (feed) {
     feed.addEventListener("htmx:sseBeforeMessage", function (event) {

@@ -12,7 +12,7 @@ from vigil.sites.models import Site
 
 
 class Command(BaseCommand):
-    help = "Manage staff accounts: vigil staff add | list."
+    help = "Manage staff accounts: vigil staff add | list | token | reset-two-factor."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -30,6 +30,12 @@ class Command(BaseCommand):
         token = sub.add_parser("token", help="make an API token for an integration acting as USER")
         token.add_argument("username")
         token.add_argument("--name", default="integration", help="what the token is for")
+        reset = sub.add_parser(
+            "reset-two-factor",
+            help="forget USER's authenticator and backup codes (a lost phone): they enrol again "
+            "at their next sign-in, and their open sessions end",
+        )
+        reset.add_argument("username")
 
     def handle(self, *args, action, **options):
         getattr(self, f"do_{action}")(**options)
@@ -75,3 +81,27 @@ class Command(BaseCommand):
             raise CommandError(f"No active staff member {username!r}.")
         _token_row, token = ApiToken.issue(member, name)
         self.stdout.write(f"API token for {username} ({name}), shown once: {token}")
+
+    def do_reset_two_factor(self, username, **_):
+        from django.contrib.sessions.models import Session
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from vigil.accounts.actions import audit
+        from vigil.accounts.models import BackupCodes
+
+        member = Staff.objects.filter(username=username).first()
+        if member is None:
+            raise CommandError(f"No staff member {username!r}.")
+        with transaction.atomic():
+            TOTPDevice.objects.filter(user=member).delete()
+            BackupCodes.objects.filter(user=member).delete()
+            ended = 0
+            for session in Session.objects.all().iterator():
+                if session.get_decoded().get("_auth_user_id") == str(member.pk):
+                    session.delete()
+                    ended += 1
+            audit("account.two_factor_reset", subject=member)
+        self.stdout.write(
+            f"{username}'s authenticator and backup codes are forgotten ({ended} sessions "
+            "ended); they set up a new one at their next sign-in."
+        )

@@ -2,10 +2,12 @@ import random
 
 from django.core.management.base import BaseCommand
 
+from vigil.accounts import demo as demo_logins
 from vigil.care.demo_engagement import seed_engagement
 from vigil.care.demo_events import seed_events
 from vigil.floor import demo
 from vigil.lib import clock
+from vigil.reports.demo_history import seed_history
 from vigil.sites.models import Jurisdiction
 
 
@@ -38,7 +40,13 @@ class Command(BaseCommand):
                 f"{made.visits} visits, {events} overdose and medical events."
             )
             self.stdout.write(engagement.summary())
-        self.stdout.write(f"Demo logins (password {demo.DEMO_PASSWORD}):")
-        for username, _first, role, site_names in demo.STAFF:
-            where = ", ".join(site_names) or "administration"
-            self.stdout.write(f"  {username:<12} {role.label:<26} {where}")
+            self.stdout.write(
+                seed_history(made.sites, now, days, random.Random(seed + 3)).summary()
+            )
+        demo_logins.prepare_logins([username for username, *_ in demo.STAFF])
+        logins = [
+            (username, str(role.label), ", ".join(site_names) or "administration")
+            for username, _first, role, site_names in demo.STAFF
+        ]
+        for line in demo_logins.login_lines(logins, demo.DEMO_PASSWORD):
+            self.stdout.write(line)

@@ -225,6 +225,9 @@ def seed_floor(booths: int) -> Floor:
     session[SESSION_KEY] = str(nurse.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = nurse.get_session_auth_hash()
+    from vigil.accounts.twofactor import verified_session
+
+    session.update(verified_session(nurse))  # as after password and code (docs/sign-in.md)
     session.create()
     assert session.session_key is not None
     return Floor(

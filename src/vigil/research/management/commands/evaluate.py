@@ -18,15 +18,19 @@ BAD_STUDY = 2
 
 class Command(BaseCommand):
     help = (
-        "Evaluate a study file (TOML) over its CSV data: write the HTML report (--out) and "
-        "the figures (--json); with neither, print the figures as JSON."
+        "Evaluate a study file (TOML) over its CSV data ([data]) or over Vigil's own records "
+        "([vigil]): write the report (--out report.html or report.pdf) and the figures "
+        "(--json); with neither, print the figures as JSON."
     )
-    # The evaluation reads files only; it must run even where the database is not set up.
+    # A study over CSV files reads files only; it must run even where the database is not set
+    # up (a [vigil] study needs it, and says so if it is missing).
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("study", help="the study file (TOML)")
-        parser.add_argument("--out", help="the HTML report to write (report.html)")
+        parser.add_argument(
+            "--out", help="the report to write: report.html, or report.pdf (WeasyPrint)"
+        )
         parser.add_argument("--json", dest="json_path", help="results.json to write")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -31,6 +31,11 @@ class Command(BaseCommand):
         settings.add_argument("name")
         for option in SETTINGS:
             settings.add_argument(f"--{option.replace('_', '-')}", type=int, dest=option)
+        settings.add_argument(
+            "--deidentify-after-months",
+            metavar="N|never",
+            help="retention: de-identify participants inactive for N months ('never': keep)",
+        )
         sub.add_parser("list", help="list sites and their places")
 
     def _site(self, name: str) -> Site:
@@ -64,6 +69,14 @@ class Command(BaseCommand):
         for option, field in SETTINGS.items():
             if options.get(option) is not None:
                 setattr(site, field, options[option])
+        months = options.get("deidentify_after_months")
+        if months is not None:
+            if months.strip().lower() == "never":
+                site.deidentify_after_months = None
+            elif months.strip().isdigit():
+                site.deidentify_after_months = int(months)
+            else:
+                raise CommandError("--deidentify-after-months takes a number of months or 'never'.")
         site.full_clean()
         site.save()
         self.stdout.write(f"{site.name}: settings saved.")
@@ -74,5 +87,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{site.pk}\t{site.name}\t{site.jurisdiction}\t{site.time_zone}\t"
                 f"check every {site.check_interval_place_minutes} min, "
-                f"limit {site.occupancy_limit_minutes} min\t{labels}"
+                f"limit {site.occupancy_limit_minutes} min, "
+                f"de-identify after {site.deidentify_after_months or 'never'}"
+                f"{' months' if site.deidentify_after_months else ''}\t{labels}"
             )
