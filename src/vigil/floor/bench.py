@@ -37,8 +37,7 @@ from vigil.accounts.models import Staff
 from vigil.accounts.roles import Role
 from vigil.accounts.twofactor import force_verified_login
 from vigil.floor import actions
-from vigil.floor.actions import Intake
-from vigil.floor.demo import SUBSTANCE_WEIGHTS
+from vigil.floor.demo import random_intake
 from vigil.floor.models import (
     Check,
     CheckResult,
@@ -241,34 +240,6 @@ def add_participants(
     return made
 
 
-def _intake(rng: random.Random, smoke: bool) -> Intake:
-    substances: list[str] = rng.choices(
-        list(SUBSTANCE_WEIGHTS), weights=list(SUBSTANCE_WEIGHTS.values())
-    )
-    if rng.random() < 0.15:
-        substances.append(rng.choice(["methamphetamine", "xylazine"]))
-    route = (
-        Route.SMOKE
-        if smoke
-        else rng.choices([Route.INJECT, Route.SNORT, Route.ORAL], [90, 7, 3])[0]
-    )
-    return Intake(
-        substances=sorted(set(substances)),
-        route=route,
-        otherwise_location=rng.choices(
-            [
-                OtherwiseLocation.PUBLIC,
-                OtherwiseLocation.SEMI_PUBLIC,
-                OtherwiseLocation.PRIVATE,
-                OtherwiseLocation.NOT_SAID,
-            ],
-            [45, 25, 20, 10],
-        )[0],
-        otherwise_alone=rng.choice([True, True, False, None]),
-        drug_checked=rng.random() < 0.2,
-    )
-
-
 def build_site(now: datetime, seed: int, days: int) -> Bench:
     """The site, its staff, the check-in pool and the floor as it is at `now`: no history."""
     rng = random.Random(seed)
@@ -323,7 +294,7 @@ def _seat_current_floor(bench: Bench, places: dict[str, Place], people: list[Par
             visit = actions.check_in(
                 site=site,
                 participant=person,
-                intake=_intake(rng, smoke=place.kind == PlaceKind.INHALATION),
+                intake=random_intake(rng, smoke=place.kind == PlaceKind.INHALATION),
                 by=bench.desk,
             )
         seated = now - timedelta(minutes=seated_ago)
@@ -355,7 +326,7 @@ def _seat_current_floor(bench: Bench, places: dict[str, Place], people: list[Par
     for n in range(WAITING):
         with clock.frozen(now - timedelta(minutes=WAITING - n)):
             actions.check_in(
-                site=site, participant=people.pop(), intake=_intake(rng, False), by=bench.desk
+                site=site, participant=people.pop(), intake=random_intake(rng, False), by=bench.desk
             )
 
 
@@ -494,7 +465,7 @@ def _past_visit(
     seats: list[Place],
 ) -> tuple[Visit, list[tuple[Place, datetime, datetime]]]:
     place = rng.choice(use_places)
-    intake = _intake(rng, smoke=place.kind == PlaceKind.INHALATION)
+    intake = random_intake(rng, smoke=place.kind == PlaceKind.INHALATION)
     seated = checked_in + timedelta(minutes=rng.choice([0, 0, 0, 2, 5, 9]))
     left_place = seated + timedelta(minutes=rng.randint(8, 26))
     plan = [(place, seated, left_place)]

@@ -66,7 +66,8 @@ class Demo:
     visits: int
 
 
-def _intake(rng: random.Random, smoke: bool) -> Intake:
+def random_intake(rng: random.Random, smoke: bool) -> Intake:
+    """A believable intake (also the floor benchmark's)."""
     substances = rng.choices(list(SUBSTANCE_WEIGHTS), weights=list(SUBSTANCE_WEIGHTS.values()))
     if rng.random() < 0.15:
         substances.append(rng.choice([Substance.METHAMPHETAMINE, Substance.XYLAZINE]))
@@ -124,7 +125,7 @@ def _register(jurisdiction, site, rng: random.Random, registered_at: datetime) -
 def _whole_visit(site, person, places, aftercare, staff, rng, start: datetime) -> None:
     """One visit from check-in to exit, every step at its own time."""
     place = rng.choice(places)
-    intake = _intake(rng, smoke=place.kind == PlaceKind.INHALATION)
+    intake = random_intake(rng, smoke=place.kind == PlaceKind.INHALATION)
     with clock.frozen(start):
         visit = actions.check_in(site=site, participant=person, intake=intake, by=staff)
     t = start + timedelta(minutes=rng.choice([0, 0, 0, 2, 5, 9]))
@@ -255,7 +256,7 @@ def _current_floor(sites, desk, pool, jurisdiction, rng, now) -> int:
             place = places[label]
             person = free_people.pop()
             start = now - timedelta(minutes=seated_ago + 2)
-            intake = _intake(rng, smoke=place.kind == PlaceKind.INHALATION)
+            intake = random_intake(rng, smoke=place.kind == PlaceKind.INHALATION)
             with clock.frozen(start):
                 visit = actions.check_in(site=site, participant=person, intake=intake, by=staff)
             seated = now - timedelta(minutes=seated_ago)
@@ -279,7 +280,10 @@ def _current_floor(sites, desk, pool, jurisdiction, rng, now) -> int:
         for n in range(waiting[site.name]):
             with clock.frozen(now - timedelta(minutes=3 - n)):
                 actions.check_in(
-                    site=site, participant=free_people.pop(), intake=_intake(rng, False), by=staff
+                    site=site,
+                    participant=free_people.pop(),
+                    intake=random_intake(rng, False),
+                    by=staff,
                 )
             count += 1
     return count
