@@ -5,6 +5,7 @@ their visit and participant, the open alarms, the wait list, and the floor notic
 come from the alarm engine's memory, not the database.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -143,7 +144,10 @@ def timers_for(site: Site, place: Place) -> Timers:
     )
 
 
-def build_board(site: Site, now: datetime) -> Board:
+def build_board(site: Site, now: datetime, vitals_of: Collection[int] | None = None) -> Board:
+    """The board of `site` at `now`. With `vitals_of`, live vitals are drawn only for those
+    places: a screen that needs a few tiles again (their alarms changed) must not pay for
+    every place's trend lines on the alarm's way to it."""
     places = list(Place.objects.filter(site=site).order_by("position", "label"))
     occupancies = {
         o.place_id: o
@@ -180,7 +184,9 @@ def build_board(site: Site, now: datetime) -> Board:
                 supervision=state,
                 now=now,
                 alarms=alarms_by_place.get(place.pk, []),
-                vitals=_vitals(place.pk, now),
+                vitals=_vitals(place.pk, now)
+                if vitals_of is None or place.pk in vitals_of
+                else None,
             )
         )
     groups = [TileGroup(kind, title, by_kind[kind]) for kind, title in GROUPS if by_kind[kind]]

@@ -65,7 +65,7 @@ def _board_html(request, site, csrf_value: str | None = None) -> str:
 def _tiles_html(request, site, place_ids: frozenset[int], csrf_value: str) -> str:
     """Only the tiles of `place_ids`, each marked to replace its old self on the screen (an
     out-of-band swap): what a screen needs when only those places' alarms changed."""
-    board = build_board(site, clock.now())
+    board = build_board(site, clock.now(), vitals_of=place_ids)
     context = {
         "board": board,
         "end_reasons": EndReason.choices,

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from vigil.lib import clock
@@ -115,14 +115,21 @@ class ReadingWriter:
         self._seen_written_at = time.monotonic()
         if not self._seen:
             return
-        Device.objects.bulk_update(
-            [
-                Device(pk=pk, last_seen_at=at, clock_skew_seconds=skew)
-                for pk, (at, skew) in self._seen.items()
-            ],
-            ["last_seen_at", "clock_skew_seconds"],
-            batch_size=500,
+        # One prepared UPDATE run for each device (executemany): Django's bulk_update builds a
+        # CASE expression per row, which cost 8 % of the server's CPU at 500 devices.
+        adapt = connection.ops.adapt_datetimefield_value
+        table = connection.ops.quote_name(Device._meta.db_table)
+        last_seen, skew = (
+            connection.ops.quote_name(Device._meta.get_field(name).column)
+            for name in ("last_seen_at", "clock_skew_seconds")
         )
+        pk_column = connection.ops.quote_name(Device._meta.pk.column)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                # Names from the model, quoted by the backend; every value is a parameter.
+                f"UPDATE {table} SET {last_seen} = %s, {skew} = %s WHERE {pk_column} = %s",  # noqa: S608
+                [(adapt(at), skew_s, pk) for pk, (at, skew_s) in self._seen.items()],
+            )
         self._seen.clear()
 
 

@@ -22,7 +22,7 @@ we answer AE there because the message itself was read correctly and resending i
 
 Privacy: participants are anonymous, yet a monitor still carries whatever was last typed into it.
 Only the MSH, OBR and OBX segments are ever parsed: PID, PV1, NK1 and every other segment are
-dropped before python-hl7 sees the message. Reasons quote only header fields, codes, units,
+dropped before the message is split into fields. Reasons quote only header fields, codes, units,
 sub-ids and validated numbers, never free text, so no name or record number can reach a
 `ParsedMessage`, a reason, an ACK or a log line.
 """
@@ -32,9 +32,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
-
-import hl7
 
 from vigil.monitoring.vitals import Observation, normalise_device_id
 
@@ -323,17 +320,13 @@ def _parse(text: str, received_at: datetime) -> ParsedMessage:
     kept, encoding = _decode("\r".join(_segments_we_read(text, fs)), fs, enc)
     segments = kept.split("\r")
     header = _header(segments[0], fs, enc)
-    try:
-        message = hl7.parse("\r".join(segments))
-    except Exception:
-        raise HL7Rejected(
-            "AR", "message could not be split into segments and fields", error_code=102
-        ) from None
+    # Whitespace around the message is dropped, as python-hl7's `hl7.parse` drops it.
+    message = [_Segment(line, fs, enc) for line in kept.strip().split("\r")]
 
     unescape = _unescaper(fs, enc)
 
-    def comps(segment: Any, field: int, count: int = 6, repetition: int = 0) -> list[str]:
-        return _components(segment, field, unescape, count, repetition)
+    def comps(segment: _Segment, field: int, count: int = 6, repetition: int = 0) -> list[str]:
+        return segment.components(field, unescape, count, repetition)
 
     msh = message[0]
     kind = comps(msh, 9, 3)
@@ -364,13 +357,13 @@ def _parse(text: str, received_at: datetime) -> ParsedMessage:
     skips: list[_Skip] = []
     rows = 0
     for segment in message[1:]:
-        segment_id = _first_leaf(segment[0])
+        segment_id = segment.fields[0]
         if segment_id == "OBR":
             obr_time = parse_hl7_timestamp(comps(segment, 7, 1)[0])
             obr_ids.append(_entity_identity(comps(segment, 3, 4)))
         elif segment_id == "OBX":
             rows += 1
-            for repetition in range(_count_repetitions(segment, 18)):
+            for repetition in range(len(segment.repetitions(18))):
                 equipment = comps(segment, 18, 4, repetition)
                 if _is_eui64(equipment):
                     obx_ids.append(_entity_identity(equipment))
@@ -448,9 +441,11 @@ def _parse(text: str, received_at: datetime) -> ParsedMessage:
     )
 
 
-def _read_obx(segment: Any, position: int, unescape: Callable[[str], str]) -> _Reading | _Skip:
+def _read_obx(
+    segment: "_Segment", position: int, unescape: Callable[[str], str]
+) -> _Reading | _Skip:
     def comps(field: int, count: int = 6, repetition: int = 0) -> list[str]:
-        return _components(segment, field, unescape, count, repetition)
+        return segment.components(field, unescape, count, repetition)
 
     sub_id = _printable(comps(4, 1)[0], 24)
     where = f"OBX {position}" + (f" ({sub_id})" if sub_id else "")
@@ -471,7 +466,7 @@ def _read_obx(segment: Any, position: int, unescape: Callable[[str], str]) -> _R
     status = comps(11, 1)[0].strip().upper()
     if status in _NO_RESULT:
         return _Skip(f"{where}: {name} result status {status} ({_NO_RESULT[status]})", True)
-    flags = range(_count_repetitions(segment, 8))
+    flags = range(len(segment.repetitions(8)))
     if any(comps(8, 1, i)[0].strip().upper() == "DEMO" for i in flags):
         # Mindray marks simulated values with OBX-8 DEMO; showing them as a participant's
         # vitals would hide a real fall in SpO2.
@@ -623,8 +618,7 @@ def _is_delimiter(char: str) -> bool:
 
 
 def _delimiters(text: str) -> tuple[str, str]:
-    """MSH-1 and MSH-2, checked hard: python-hl7 trusts them, and a wrong one shifts every
-    field of the message."""
+    """MSH-1 and MSH-2, checked hard: a wrong one shifts every field of the message."""
     fs = text[3] if len(text) > 3 else ""
     if not _is_delimiter(fs):
         raise HL7Rejected(
@@ -770,39 +764,40 @@ def _header_best_effort(text: str) -> MessageHeader:
     return _header_from_fields(text.split("\r", 1)[0].split(fs), fs, enc)
 
 
-def _components(
-    segment: Any,
-    field: int,
-    unescape: Callable[[str], str],
-    count: int = 6,
-    repetition: int = 0,
-) -> list[str]:
-    """Components of one repetition of a field, unescaped, padded with "" to `count`.
+class _Segment:
+    """One segment split the way python-hl7's `hl7.parse` splits it (fields, then repetitions,
+    components and subcomponents; in MSH, field 1 is the field separator, so index n is field
+    n in every segment), but lazily: only the fields we read are split further.
 
-    python-hl7 nests a field as far as its text needs (a bare "97" stays a string, "a^b" becomes
-    a repetition of components), so each level may be a string or a list."""
-    parts: list[str] = []
-    if field < len(segment):
-        repetitions = _items(segment[field])
+    `hl7.parse` built about 160 container objects for a monitor's usual message and took two
+    thirds of the gateway's time per message (288 of 438 µs); this split gives the same fields
+    (a test compares the two on every sample message and on generated ones)."""
+
+    __slots__ = ("fields", "repetition", "component", "subcomponent")
+
+    def __init__(self, line: str, fs: str, enc: str) -> None:
+        self.fields = line.split(fs)
+        if self.fields[0] == "MSH":
+            self.fields.insert(1, fs)
+        self.component, self.repetition, self.subcomponent = enc[0], enc[1], enc[3]
+
+    def repetitions(self, field: int) -> list[str]:
+        return self.fields[field].split(self.repetition) if field < len(self.fields) else []
+
+    def components(
+        self, field: int, unescape: Callable[[str], str], count: int = 6, repetition: int = 0
+    ) -> list[str]:
+        """Components of one repetition of a field (the first subcomponent of each), unescaped,
+        padded with "" to `count`."""
+        parts: list[str] = []
+        repetitions = self.repetitions(field)
         if repetition < len(repetitions):
-            parts = [unescape(_first_leaf(part)) for part in _items(repetitions[repetition])]
-    return (parts + [""] * count)[:count]
-
-
-def _count_repetitions(segment: Any, field: int) -> int:
-    return len(_items(segment[field])) if field < len(segment) else 0
-
-
-def _items(node: Any) -> list[Any]:
-    return [node] if isinstance(node, str) else list(node)
-
-
-def _first_leaf(node: Any) -> str:
-    while not isinstance(node, str):
-        if not node:
-            return ""
-        node = node[0]
-    return node
+            subcomponent = self.subcomponent
+            parts = [
+                unescape(part.split(subcomponent, 1)[0])
+                for part in repetitions[repetition].split(self.component)
+            ]
+        return (parts + [""] * count)[:count]
 
 
 def _unescaper(fs: str, enc: str) -> Callable[[str], str]:
