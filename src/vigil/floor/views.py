@@ -5,6 +5,7 @@ import hashlib
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
@@ -65,7 +66,7 @@ def _board_html(request, site, csrf_value: str | None = None) -> str:
 def _tiles_html(request, site, place_ids: frozenset[int], csrf_value: str) -> str:
     """Only the tiles of `place_ids`, each marked to replace its old self on the screen (an
     out-of-band swap): what a screen needs when only those places' alarms changed."""
-    board = build_board(site, clock.now(), vitals_of=place_ids)
+    board = build_board(site, clock.now(), only=place_ids)
     context = {
         "board": board,
         "end_reasons": EndReason.choices,
@@ -173,8 +174,29 @@ class SharedVitals(SharedRenders):
         )
 
 
+class SharedPanels(SharedRenders):
+    """The alarm panel of one site: the same for every role and screen but for each form's
+    CSRF token. After an alarm changes, the first screen renders it and the others take that
+    render; on the tick, one render a second serves every screen."""
+
+    def __init__(self) -> None:
+        super().__init__(min_age=TICK_SECONDS * 0.9)
+
+    def get(self, request, site, not_before: float) -> str:
+        keep_connection()
+        html = self.shared(
+            (site.pk,), not_before, lambda: _alarms_html(request, site, CSRF_PLACEHOLDER)
+        )
+        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
 shared_boards = SharedBoards()
 shared_vitals = SharedVitals()
+shared_panels = SharedPanels()
+
+# The alarm panel renders on threads of its own: behind a queue of board and tile renders on
+# the shared executor, an alarm would wait for every one of them.
+PANEL_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-panel")
 
 
 @allow(FLOOR_STAFF)
@@ -206,12 +228,14 @@ def _sse(event: str, data: str) -> str:
     return f"event: {event}\n{lines}\n"
 
 
-def _alarms_html(request, site) -> str:
+def _alarms_html(request, site, csrf_value: str | None = None) -> str:
+    """The alarm panel; a shared render carries a placeholder for each form's CSRF token."""
     from vigil.monitoring.views import alarm_panel_context
 
-    return render_to_string(
-        "monitoring/_alarms.html", alarm_panel_context(site, clock.now()), request=request
-    )
+    context = alarm_panel_context(site, clock.now())
+    if csrf_value is not None:
+        context["csrf_token"] = csrf_value  # what {% csrf_token %} writes into each form
+    return render_to_string("monitoring/_alarms.html", context, request=request)
 
 
 class _Sent:
@@ -248,7 +272,7 @@ async def board_events(request, site_id: int):
     site = await sync_to_async(site_for)(user, site_id)
     # Not thread-sensitive: the panel must not queue behind this stream's board render.
     render_board = sync_to_async(shared_boards.get, thread_sensitive=False)
-    render_alarms = sync_to_async(_alarms_html, thread_sensitive=False)
+    render_alarms = sync_to_async(shared_panels.get, thread_sensitive=False, executor=PANEL_THREADS)
     render_vitals = sync_to_async(shared_vitals.get, thread_sensitive=False)
     render_tiles = sync_to_async(shared_boards.tiles, thread_sensitive=False)
 
@@ -261,6 +285,7 @@ async def board_events(request, site_id: int):
         last_beat = last_board = last_tick = 0.0
         board_due = alarms_due = True
         changed_at = 0.0  # when this stream last heard of a change: no older board will do
+        alarms_changed_at = 0.0  # the same for the alarm panel
         board_task: asyncio.Future[str] | None = None
         tiles_due: set[int] = set()  # places whose alarms changed: send just their tiles
         tiles_sent_during_board: set[int] = set()  # to send again after an older board lands
@@ -272,7 +297,7 @@ async def board_events(request, site_id: int):
                 tick = now - last_tick >= TICK_SECONDS
                 if alarms_due or tick:
                     alarms_due = False
-                    html = await render_alarms(request, site)
+                    html = await render_alarms(request, site, alarms_changed_at)
                     if sent.changed("alarms", html):
                         yield _sse("alarms", html)
                 if board_task is not None and board_task.done():
@@ -330,6 +355,7 @@ async def board_events(request, site_id: int):
                     events.append(subscription.queue.get_nowait())
                 if any(e.get("type") in ("alarm", "resync") for e in events):
                     alarms_due = True
+                    alarms_changed_at = time.monotonic()
                 # An alarm changes one tile; anything else (a check-in, a check, a notice, a
                 # resync) may change the whole board.
                 if all(e.get("type") == "alarm" and e.get("place") for e in events):

@@ -86,3 +86,55 @@ def test_an_alarm_change_sends_only_its_tile_marked_to_replace_the_old_one():
     assert views.CSRF_PLACEHOLDER not in html and "csrfmiddlewaretoken" in html
     # The whole board carries no out-of-band marks (it replaces the board as it is).
     assert "hx-swap-oob" not in views.SharedBoards().get(request_for(nurse), site, 0.0)
+
+
+def test_a_tile_sent_alone_is_the_same_tile_as_on_the_whole_board():
+    """Tiles re-sent after an alarm come from a partial board (their places only, the first
+    waiting visit and the free aftercare seats); each must match its tile on the whole board."""
+    from vigil.monitoring import actions as alarm_actions
+    from vigil.monitoring.rules import Condition
+
+    site = SiteFactory(places={PlaceKind.BOOTH: 3, PlaceKind.AFTERCARE: 3})
+    nurse = StaffFactory(role=Role.NURSE, sites=[site])
+
+    def arrive(place=None):
+        return actions.check_in(
+            site=site, participant=participant(site), intake=intake(), by=nurse, place=place
+        )
+
+    b1, b2 = site.places.get(label="B1"), site.places.get(label="B2")
+    arrive(b1)
+    in_aftercare = arrive(b2)
+    seats = list(site.places.filter(kind=PlaceKind.AFTERCARE).order_by("position", "label"))
+    actions.move_to_aftercare(visit=in_aftercare, seat=seats[1], by=nurse)
+    arrive(b2)
+    first_waiting = arrive()  # waits (B3 is free: its tile offers the next waiting person)
+    arrive()
+    alarm_actions.raise_alarm(place=b1, kind=Condition.SPO2_CRITICAL, at=clock.now())
+    seats[2].in_service = False
+    seats[2].save()
+
+    request = request_for(nurse)
+    whole = views.SharedBoards().get(request, site, 0.0)
+    for place in site.places.all():
+        alone = views.SharedBoards().tiles(request, site, frozenset({place.pk}), 0.0)
+        assert alone.count("<article") == 1, place.label
+        assert alone.count(' hx-swap-oob="true"') == 1
+        start = whole.rindex("<article", 0, whole.index(f'id="tile-{place.label}"'))
+        end = whole.index("</article>", start) + len("</article>")
+        assert _same_markup(alone.replace(' hx-swap-oob="true"', ""), whole[start:end]), place.label
+    # Free aftercare seats offered on a booth's tile: the free, in-service one only.
+    tile = views.SharedBoards().tiles(request, site, frozenset({b1.pk}), 0.0)
+    assert f">{seats[0].label}</option>" in tile
+    assert f">{seats[1].label}</option>" not in tile and f">{seats[2].label}</option>" not in tile
+    b3 = site.places.get(label="B3")
+    tile = views.SharedBoards().tiles(request, site, frozenset({b3.pk}), 0.0)
+    assert first_waiting.participant.alias in tile
+
+
+def _same_markup(a: str, b: str) -> bool:
+    def squash(html: str) -> str:
+        html = re.sub(r'value="\w{64}"', 'value="TOKEN"', html)  # each render masks anew
+        return re.sub(r"\s+", " ", html).strip()
+
+    return squash(a) == squash(b)
