@@ -98,7 +98,7 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "vigil.lib.sqlite",  # Django's, writers queued in-process
             "NAME": os.environ.get("VIGIL_SQLITE_PATH", str(DATA_DIR / "vigil.sqlite3")),
             "OPTIONS": {
                 # WAL lets the floor board read while the desk writes; IMMEDIATE takes the

@@ -258,8 +258,8 @@ async def board_events(request, site_id: int):
     """Server-Sent Events for one site's floor screens.
 
     - `alarms`: the alarm panel, sent the moment an alarm changes (the life-critical path), and
-      re-checked every tick so re-sounding alarms appear on time. It never waits for a board
-      render: boards render in a task of their own, on another thread;
+      re-checked every tick so re-sounding alarms appear on time. It never waits for another
+      render: boards, tiles and vitals render in tasks of their own, on other threads;
     - `board`: the whole board, on connect (so a reconnecting screen resynchronises), after
       floor changes (at most every BOARD_MIN_INTERVAL) and every BOARD_REFRESH_SECONDS so
       supervision timers move on;
@@ -286,7 +286,14 @@ async def board_events(request, site_id: int):
         board_due = alarms_due = True
         changed_at = 0.0  # when this stream last heard of a change: no older board will do
         alarms_changed_at = 0.0  # the same for the alarm panel
+        # Everything but the alarm panel renders in tasks of its own, so the stream is free to
+        # render the panel the moment an alarm changes, whatever else is being drawn.
         board_task: asyncio.Future[str] | None = None
+        board_started = 0.0
+        tiles_task: asyncio.Future[str] | None = None
+        tiles_started = 0.0
+        tiles_places: frozenset[int] = frozenset()
+        vitals_task: asyncio.Future[str] | None = None
         tiles_due: set[int] = set()  # places whose alarms changed: send just their tiles
         tiles_sent_during_board: set[int] = set()  # to send again after an older board lands
         next_event: asyncio.Future[dict] | None = None
@@ -308,39 +315,52 @@ async def board_events(request, site_id: int):
                     # The board began before those tiles' change: put them back on top.
                     tiles_due |= tiles_sent_during_board
                     tiles_sent_during_board.clear()
-                if tiles_due and not board_due:
-                    places = frozenset(tiles_due)
-                    tiles_due.clear()
-                    html = await render_tiles(request, site, places, changed_at)
-                    if html:
+                if tiles_task is not None and tiles_task.done():
+                    html = tiles_task.result()
+                    tiles_task = None
+                    # A board begun after these tiles is newer and brings them itself.
+                    if html and board_started <= tiles_started:
                         yield _sse("tiles", html)
-                    if board_task is not None:
-                        tiles_sent_during_board.update(places)
+                        if board_task is not None:  # an older board, still being drawn
+                            tiles_sent_during_board.update(tiles_places)
+                if tiles_due and not board_due and tiles_task is None:
+                    tiles_places = frozenset(tiles_due)
+                    tiles_due.clear()
+                    tiles_started = now
+                    tiles_task = asyncio.ensure_future(
+                        render_tiles(request, site, tiles_places, changed_at)
+                    )
                 if now - last_board >= BOARD_REFRESH_SECONDS:
                     board_due = True
                 if board_due and board_task is None and now - last_board >= BOARD_MIN_INTERVAL:
                     board_due = False
-                    last_board = now
+                    last_board = board_started = now
                     tiles_due.clear()  # the whole board brings them
                     board_task = asyncio.ensure_future(render_board(request, site, changed_at))
-                if tick:
-                    last_tick = now
-                    payload = await render_vitals(site)
+                if vitals_task is not None and vitals_task.done():
+                    payload = vitals_task.result()
+                    vitals_task = None
                     if sent.changed("vitals", payload):
                         yield _sse("vitals", payload)
+                if tick:
+                    last_tick = now
+                    if vitals_task is None:
+                        vitals_task = asyncio.ensure_future(render_vitals(site))
                 if now - last_beat >= HEARTBEAT_SECONDS:
                     last_beat = now
                     yield _sse("heartbeat", json.dumps({"at": clock.now().isoformat()}))
 
-                # Sleep until an event, a finished board, or the next timed job.
+                # Sleep until an event, a finished render, or the next timed job.
                 wake = min(last_tick + TICK_SECONDS, last_board + BOARD_REFRESH_SECONDS)
                 if board_due and board_task is None:
                     wake = min(wake, last_board + BOARD_MIN_INTERVAL)
                 if next_event is None:
                     next_event = asyncio.ensure_future(subscription.get())
-                waiting: set[asyncio.Future] = {next_event}
-                if board_task is not None:
-                    waiting.add(board_task)
+                waiting = {
+                    task
+                    for task in (next_event, board_task, tiles_task, vitals_task)
+                    if task is not None
+                }
                 await asyncio.wait(
                     waiting,
                     timeout=max(0.0, wake - loop.time()),
@@ -364,7 +384,7 @@ async def board_events(request, site_id: int):
                     board_due = True
                 changed_at = time.monotonic()
         finally:
-            for pending in (board_task, next_event):
+            for pending in (board_task, tiles_task, vitals_task, next_event):
                 if pending is not None:
                     pending.cancel()
             hub.unsubscribe(subscription)

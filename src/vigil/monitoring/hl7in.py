@@ -27,6 +27,7 @@ sub-ids and validated numbers, never free text, so no name or record number can 
 `ParsedMessage`, a reason, an ACK or a log line.
 """
 
+import itertools
 import re
 import secrets
 from collections.abc import Callable
@@ -34,6 +35,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from vigil.monitoring.vitals import Observation, normalise_device_id
+
+# ACK control ids: the time and a counter from a random start, unique for 16 million ACKs a
+# second (a random number per ACK was a system call, and a GIL hand-off, per message).
+_ACK_SEQUENCE = itertools.count(secrets.randbelow(0x1000000))
 
 ACCEPTED_VERSIONS = ("2.3.1", "2.4", "2.5", "2.5.1", "2.6")
 
@@ -278,7 +283,7 @@ def build_ack(
         when.strftime("%Y%m%d%H%M%S") + "+0000",
         "",
         component.join(["ACK", "R01", "ACK"]),
-        when.strftime("%Y%m%d%H%M%S") + secrets.token_hex(3).upper(),
+        when.strftime("%Y%m%d%H%M%S") + f"{next(_ACK_SEQUENCE) % 0x1000000:06X}",
         header.processing_id or "P",
         version,
     ]

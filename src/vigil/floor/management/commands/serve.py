@@ -1,9 +1,12 @@
 import asyncio
 import os
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from vigil.lib.server import bind, serve
+
+SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 class Command(BaseCommand):
@@ -67,6 +70,12 @@ class Command(BaseCommand):
                 await server.serve_forever()
 
         companions = [engine.run, writer.run, gateway_task, run_outbox]
+        # Board renders on worker threads hold the GIL for up to the switch interval each time
+        # the loop or the alarm thread gives it up for I/O (every socket read, every SQLite
+        # statement). At CPython's default 5 ms an alarm's dozen statements could wait 100 ms
+        # for the interpreter behind a render; at 0.5 ms the loop and the alarm thread get it
+        # back ten times sooner (docs/performance.md, "GIL switch interval").
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         asyncio.run(serve(application, web, companions=companions, log_level=log_level))
 
     def _bind(self, host: str, port: int, what: str):
