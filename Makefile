@@ -32,10 +32,12 @@ demo: install
 	$(BIN)/vigil seed-demo
 	PORT=$(PORT) ./scripts/demo.sh
 
-## test: lint, type checks, the suite on SQLite, then on a throw-away PostgreSQL server
+## test: lint, type checks, then the suite on SQLite and on a throw-away PostgreSQL server
+## side by side (one leg per core; each leg's output is printed whole when it ends)
 test: install-dev
 	./scripts/system-deps.sh
-	$(MAKE) lint typecheck test-sqlite test-postgres
+	$(MAKE) lint typecheck
+	$(MAKE) -j2 --output-sync=target test-sqlite test-postgres
 
 lint:
 	$(BIN)/ruff check src tests
@@ -44,13 +46,14 @@ lint:
 typecheck:
 	$(BIN)/mypy src
 
+# Each leg has a data dir of its own, so the two can run at once.
 test-sqlite:
-	$(BIN)/pytest -q
+	VIGIL_DATA_DIR=$(CURDIR)/var/test-sqlite $(BIN)/pytest -q
 
 # pg_virtualenv (postgresql-common) starts a private cluster and sets PGHOST/PGPORT/PGUSER/
 # PGPASSWORD; an empty DATABASE_URL host and user make libpq read them.
 test-postgres:
-	pg_virtualenv -t -o 'max_connections=200' sh -c 'DATABASE_URL=postgres:///postgres VIGIL_DB_LEG=postgres $(BIN)/pytest -q'
+	pg_virtualenv -t -o 'max_connections=200' sh -c 'DATABASE_URL=postgres:///postgres VIGIL_DB_LEG=postgres VIGIL_DATA_DIR=$(CURDIR)/var/test-postgres $(BIN)/pytest -q -p no:cacheprovider'
 
 clean:
 	rm -rf $(VENV) var

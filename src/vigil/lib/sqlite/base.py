@@ -36,7 +36,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
         self._holds_write_lock = self._write_lock().acquire(timeout=timeout)
         try:
-            super()._start_transaction_under_autocommit()
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
             self._release_write_lock()
             raise
@@ -48,18 +48,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _commit(self):
         try:
-            return super()._commit()
+            return super()._commit()  # type: ignore[misc]
         finally:
             self._release_write_lock()
 
     def _rollback(self):
         try:
-            return super()._rollback()
+            return super()._rollback()  # type: ignore[misc]
         finally:
             self._release_write_lock()
 
     def _close(self):
         try:
-            return super()._close()
+            return super()._close()  # type: ignore[misc]
         finally:
             self._release_write_lock()
