@@ -1,7 +1,8 @@
 """Shared pytest set-up.
 
 The PostgreSQL leg (VIGIL_DB_LEG=postgres) runs only the tests that touch the database: pure
-logic and statistics run once, on the SQLite leg.
+logic and statistics run once, on the SQLite leg, and so do tests of SQLite itself
+(`sqlite_only`).
 """
 
 import os
@@ -22,7 +23,8 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        (keep if _touches_database(item) else drop).append(item)
+        wanted = _touches_database(item) and not item.get_closest_marker("sqlite_only")
+        (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD, sign_in
+from tests.e2e.conftest import PASSWORD, sign_in, wait_for_live_board
 
 pytestmark = pytest.mark.e2e
 TABLET = {"width": 820, "height": 1180}
@@ -110,6 +110,7 @@ def test_a_case_manager_records_a_referral_and_its_entry_into_treatment(browser,
 
     # One tap from Wren's tile: went directly from the room into detox.
     page.goto(board_url)
+    wait_for_live_board(page)
     page.locator("#tile-B2 .care-add a").click()
     page.click("button.treatment:has-text('Detox / withdrawal management')")
     page.wait_for_url(board_url)
@@ -146,6 +147,7 @@ def test_an_unexpected_fentanyl_result_warns_every_floor_screen(browser, vigil_s
         "Fentanyl, Xylazine found in a sample sold as Heroin", timeout=LIVE
     )
     nurse.goto(board_url)
+    wait_for_live_board(nurse)
     nurse.locator(".floor-notice button.dismiss").click()
     expect(nurse.locator(".floor-notice")).to_have_count(0, timeout=LIVE)
     expect(notice).to_have_count(0, timeout=LIVE)

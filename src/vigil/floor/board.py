@@ -135,8 +135,9 @@ class Board:
         return sum(1 for g in self.groups for t in g.tiles if t.occupancy is not None)
 
 
-def timers_for(site: Site, place: Place) -> Timers:
-    if place.kind == PlaceKind.AFTERCARE:
+def timers_for(site: Site, kind: str) -> Timers:
+    """The supervision timers of a place of `kind` at `site`."""
+    if kind == PlaceKind.AFTERCARE:
         return Timers(
             check_interval=timedelta(minutes=site.check_interval_aftercare_minutes),
             grace=timedelta(minutes=site.check_grace_minutes),
@@ -190,7 +191,7 @@ def build_board(site: Site, now: datetime, only: Collection[int] | None = None) 
                 started_at=occupancy.started_at,
                 last_check_at=occupancy.last_check_at,
                 last_check_concerned=occupancy.last_check_result == CheckResult.CONCERNED,
-                timers=timers_for(site, place),
+                timers=timers_for(site, place.kind),
                 now=now,
             )
         by_kind[place.kind].append(

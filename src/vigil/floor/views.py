@@ -140,23 +140,28 @@ class SharedBoards(SharedRenders):
     def __init__(self) -> None:
         super().__init__(min_age=TICK_SECONDS)
 
-    def get(self, request, site, not_before: float) -> str:
+    def get(self, request, site, not_before: float, token: str | None = None) -> str:
+        """The board with `token` (default: a fresh one) in its forms. A stream passes the
+        same token every time, so an unchanged board is byte for byte the same and is not
+        sent again (each `get_token` call masks the token anew)."""
         keep_connection()  # executor threads keep their connection between renders
         html = self.shared(
             (site.pk, getattr(request.user, "role", "")),
             not_before,
             lambda: _board_html(request, site, CSRF_PLACEHOLDER),
         )
-        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
 
-    def tiles(self, request, site, place_ids: frozenset[int], not_before: float) -> str:
+    def tiles(
+        self, request, site, place_ids: frozenset[int], not_before: float, token: str | None = None
+    ) -> str:
         keep_connection()
         html = self.shared(
             (site.pk, getattr(request.user, "role", ""), place_ids),
             not_before,
             lambda: _tiles_html(request, site, place_ids, CSRF_PLACEHOLDER),
         )
-        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
 
 
 class SharedVitals(SharedRenders):
@@ -182,12 +187,12 @@ class SharedPanels(SharedRenders):
     def __init__(self) -> None:
         super().__init__(min_age=TICK_SECONDS * 0.9)
 
-    def get(self, request, site, not_before: float) -> str:
+    def get(self, request, site, not_before: float, token: str | None = None) -> str:
         keep_connection()
         html = self.shared(
             (site.pk,), not_before, lambda: _alarms_html(request, site, CSRF_PLACEHOLDER)
         )
-        return html.replace(CSRF_PLACEHOLDER, get_token(request))
+        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
 
 
 shared_boards = SharedBoards()
@@ -195,8 +200,11 @@ shared_vitals = SharedVitals()
 shared_panels = SharedPanels()
 
 # The alarm panel renders on threads of its own: behind a queue of board and tile renders on
-# the shared executor, an alarm would wait for every one of them.
+# the shared executor, an alarm would wait for every one of them. Boards, tiles and vitals
+# (shared among screens, so one render serves them all) get two threads: every CPU-bound
+# thread more is one more contender for the interpreter when the alarm path needs it.
 PANEL_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-panel")
+RENDER_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vigil-render")
 
 
 @allow(FLOOR_STAFF)
@@ -271,16 +279,21 @@ async def board_events(request, site_id: int):
     user = await request.auser()
     site = await sync_to_async(site_for)(user, site_id)
     # Not thread-sensitive: the panel must not queue behind this stream's board render.
-    render_board = sync_to_async(shared_boards.get, thread_sensitive=False)
+    render_board = sync_to_async(shared_boards.get, thread_sensitive=False, executor=RENDER_THREADS)
     render_alarms = sync_to_async(shared_panels.get, thread_sensitive=False, executor=PANEL_THREADS)
-    render_vitals = sync_to_async(shared_vitals.get, thread_sensitive=False)
-    render_tiles = sync_to_async(shared_boards.tiles, thread_sensitive=False)
+    render_vitals = sync_to_async(
+        shared_vitals.get, thread_sensitive=False, executor=RENDER_THREADS
+    )
+    render_tiles = sync_to_async(
+        shared_boards.tiles, thread_sensitive=False, executor=RENDER_THREADS
+    )
 
     async def stream():
         from vigil.monitoring.actions import alarm_topic
 
         subscription = hub.subscribe(floor_topic(site.pk), alarm_topic(site.pk))
         loop = asyncio.get_running_loop()
+        token = get_token(request)  # one per stream: unchanged renders stay identical
         sent = _Sent()
         last_beat = last_board = last_tick = 0.0
         board_due = alarms_due = True
@@ -304,7 +317,7 @@ async def board_events(request, site_id: int):
                 tick = now - last_tick >= TICK_SECONDS
                 if alarms_due or tick:
                     alarms_due = False
-                    html = await render_alarms(request, site, alarms_changed_at)
+                    html = await render_alarms(request, site, alarms_changed_at, token)
                     if sent.changed("alarms", html):
                         yield _sse("alarms", html)
                 if board_task is not None and board_task.done():
@@ -328,7 +341,7 @@ async def board_events(request, site_id: int):
                     tiles_due.clear()
                     tiles_started = now
                     tiles_task = asyncio.ensure_future(
-                        render_tiles(request, site, tiles_places, changed_at)
+                        render_tiles(request, site, tiles_places, changed_at, token)
                     )
                 if now - last_board >= BOARD_REFRESH_SECONDS:
                     board_due = True
@@ -336,7 +349,9 @@ async def board_events(request, site_id: int):
                     board_due = False
                     last_board = board_started = now
                     tiles_due.clear()  # the whole board brings them
-                    board_task = asyncio.ensure_future(render_board(request, site, changed_at))
+                    board_task = asyncio.ensure_future(
+                        render_board(request, site, changed_at, token)
+                    )
                 if vitals_task is not None and vitals_task.done():
                     payload = vitals_task.result()
                     vitals_task = None

@@ -10,10 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from vigil.lib.sqlite.base import write_lock
 from vigil.sites.models import Jurisdiction
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite backend's own lock"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite_only]
 
 
 def lock():

@@ -79,6 +79,14 @@
     });
   }
 
+  // The board the page came with is replaced by the stream's first board a moment after the
+  // stream opens; from then on the board shown is the live one (end-to-end tests wait for
+  // this mark before tapping, so a tap does not land in that swap).
+  var slot = document.getElementById("board-slot");
+  if (slot) {
+    slot.addEventListener("htmx:sseMessage", function () { slot.dataset.synced = "live"; });
+  }
+
   function pad(n) { return n < 10 ? "0" + n : "" + n; }
 
   function tick() {
