@@ -133,6 +133,11 @@ class SharedRenders:
                     del self._locks[key]
 
 
+def _with_token(html: str, request, token: str | None) -> str:
+    """A shared render with this screen's CSRF token (default: a freshly masked one) in it."""
+    return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
+
+
 class SharedBoards(SharedRenders):
     """The board of one site for one role (the forms differ by role); each form's CSRF token
     is filled in per screen."""
@@ -150,7 +155,7 @@ class SharedBoards(SharedRenders):
             not_before,
             lambda: _board_html(request, site, CSRF_PLACEHOLDER),
         )
-        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
+        return _with_token(html, request, token)
 
     def tiles(
         self, request, site, place_ids: frozenset[int], not_before: float, token: str | None = None
@@ -161,7 +166,7 @@ class SharedBoards(SharedRenders):
             not_before,
             lambda: _tiles_html(request, site, place_ids, CSRF_PLACEHOLDER),
         )
-        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
+        return _with_token(html, request, token)
 
 
 class SharedVitals(SharedRenders):
@@ -192,7 +197,7 @@ class SharedPanels(SharedRenders):
         html = self.shared(
             (site.pk,), not_before, lambda: _alarms_html(request, site, CSRF_PLACEHOLDER)
         )
-        return html.replace(CSRF_PLACEHOLDER, token or get_token(request))
+        return _with_token(html, request, token)
 
 
 shared_boards = SharedBoards()

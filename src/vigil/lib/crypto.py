@@ -392,26 +392,14 @@ def encrypt_existing(app_label: str, model_name: str, *fields: str):
     the migration has run."""
     from django.db import migrations
 
-    def forward(apps, schema_editor):
-        table, pk, columns = _stored_columns(apps, app_label, model_name, fields)
-        for column in columns:
-            rewrite_column(
-                schema_editor.connection,
-                table,
-                pk,
-                column,
-                lambda v: None if looks_encrypted(v) else ring().encrypt(v),
-            )
+    def rewriting(transform):
+        def run(apps, schema_editor):
+            table, pk, columns = _stored_columns(apps, app_label, model_name, fields)
+            for column in columns:
+                rewrite_column(schema_editor.connection, table, pk, column, transform)
 
-    def backward(apps, schema_editor):
-        table, pk, columns = _stored_columns(apps, app_label, model_name, fields)
-        for column in columns:
-            rewrite_column(
-                schema_editor.connection,
-                table,
-                pk,
-                column,
-                lambda v: ring().decrypt(v) if looks_encrypted(v) else None,
-            )
+        return run
 
+    forward = rewriting(lambda v: None if looks_encrypted(v) else ring().encrypt(v))
+    backward = rewriting(lambda v: ring().decrypt(v) if looks_encrypted(v) else None)
     return migrations.RunPython(forward, backward, elidable=False)
